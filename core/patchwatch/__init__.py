@@ -1,0 +1,11 @@
+"""patchwatch: which games of your library got a real update."""
+
+import pluggy
+
+from .models import Game, Problem, Result, Signal, StoreInfo
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("patchwatch")
+
+__all__ = ["hookimpl", "Game", "Signal", "Problem", "Result", "StoreInfo", "__version__"]

@@ -1,0 +1,62 @@
+"""The plugin contract. Each function here is a hook a store plugin may implement.
+
+A store plugin is a module (or object) registered under the entry-point group
+``patchwatch``; the entry-point name is the plugin's name everywhere (``patchwatch
+plugins``, ``PATCHWATCH_DISABLE``, the ``[plugins.<name>]`` config section). Implement
+the hooks with ``from patchwatch import hookimpl``. Every argument is optional: declare
+only those you use. The core calls one plugin at a time, so an error in yours never
+reaches another plugin.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import pluggy
+
+from .models import Game, Result, StoreInfo
+
+hookspec = pluggy.HookspecMarker("patchwatch")
+
+
+@hookspec
+def store_info() -> StoreInfo:
+    """Say which store you serve and your default priority.
+
+    Called once when the plugin is loaded. Return a :class:`StoreInfo`, e.g.
+    ``StoreInfo(store="steam", priority=100, description="Steam PICS")``. Among the plugins
+    for one store, the core tries the highest priority first and falls back to the next.
+    """
+
+
+@hookspec
+def is_available(settings: Mapping[str, Any]) -> bool | str:
+    """Say, quickly, whether you can check games right now.
+
+    Called before each sync that has games for your store (unless the circuit breaker has
+    switched you off). ``settings`` is your ``[plugins.<name>]`` config section with
+    ``PATCHWATCH_<NAME>_<KEY>`` environment overrides applied (values from the environment
+    are strings). Return ``True`` when usable; ``False`` or a short reason (a string) when
+    not: the core then gives your games to the next plugin for the store. Keep it cheap
+    and bounded by a short timeout; raising counts as unavailable.
+    """
+
+
+@hookspec
+def check_updates_bulk(
+    games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]
+) -> Iterable[tuple[int, Result]]:
+    """Check many games of your store at once.
+
+    ``games`` all belong to your store; each carries ``signals``, the last signal the core
+    recorded per kind, which you may use as a cheap filter (answer a game whose store data
+    did not change with its last signal). ``state`` is a small JSON-serialisable dict that
+    is yours alone and kept between syncs (e.g. a change cursor); mutate it in place.
+
+    Yield (or return an iterable of) ``(game.id, result)`` pairs where ``result`` is a
+    :class:`Signal` (the strongest version signal the store gives) or a :class:`Problem`.
+    Yield as you go: the core saves each answer as it arrives, so an interrupted sync loses
+    nothing already fetched. A game you do not answer goes to the next plugin for the
+    store; raising stops you there and sends the remaining games on too. Never touch the
+    database: the core compares signals and records updates.
+    """

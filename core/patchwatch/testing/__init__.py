@@ -1,0 +1,10 @@
+"""Test kit for patchwatch and its store plugins.
+
+Installed with patchwatch as a pytest plugin: the ``fake_store`` fixture gives a started
+:class:`FakeStoreServer` on loopback; ``patchwatch_env`` gives a fresh plugin manager and
+an empty database so installed plugins never leak into a test.
+"""
+
+from .http import MALFORMED, FakeStoreServer, Request, Response
+
+__all__ = ["FakeStoreServer", "Request", "Response", "MALFORMED"]
