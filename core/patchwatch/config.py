@@ -1,0 +1,115 @@
+"""Where things live and what the user configured."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+ENV_DB = "PATCHWATCH_DB"
+ENV_CONFIG = "PATCHWATCH_CONFIG"
+ENV_DISABLE = "PATCHWATCH_DISABLE"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_db_path() -> Path:
+    """``$PATCHWATCH_DB``, else ``$XDG_DATA_HOME/patchwatch/patchwatch.db``."""
+    if os.environ.get(ENV_DB):
+        return Path(os.environ[ENV_DB])
+    return _xdg("XDG_DATA_HOME", ".local/share") / "patchwatch" / "patchwatch.db"
+
+
+def default_config_path() -> Path:
+    """``$PATCHWATCH_CONFIG``, else ``$XDG_CONFIG_HOME/patchwatch/config.toml``."""
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    return _xdg("XDG_CONFIG_HOME", ".config") / "patchwatch" / "config.toml"
+
+
+@dataclass
+class Config:
+    """User settings. Built from the TOML config file, or directly by a host app or test."""
+
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[plugins.<name>]`` sections: each plugin's own settings."""
+    disable: set[str] = field(default_factory=set)
+    """Plugins switched off (``PATCHWATCH_DISABLE=a,b`` adds to it)."""
+    priorities: dict[str, int] = field(default_factory=dict)
+    """``[priority]`` overrides of the plugins' default priorities."""
+    cooldown: float = 900.0
+    """Seconds a plugin stays off after ``failures_to_trip`` failures in a row."""
+    failures_to_trip: int = 3
+    timeout: float = 120.0
+    """Seconds a plugin may go without answering a game before it counts as timed out."""
+    availability_timeout: float = 30.0
+    """Seconds ``is_available`` may take before it counts as unavailable."""
+    env: Mapping[str, str] | None = None
+    """The environment to read overrides from (``os.environ`` when None)."""
+
+    def _environ(self) -> Mapping[str, str]:
+        return os.environ if self.env is None else self.env
+
+    def disabled(self) -> set[str]:
+        """Names of the plugins switched off by config or environment."""
+        raw = self._environ().get(ENV_DISABLE, "")
+        return set(self.disable) | {n.strip() for n in raw.split(",") if n.strip()}
+
+    def settings_for(self, name: str) -> dict[str, Any]:
+        """A plugin's settings: its config section, then ``PATCHWATCH_<NAME>_<KEY>`` overrides."""
+        settings = dict(self.plugins.get(name, {}))
+        prefix = f"PATCHWATCH_{name.upper()}_"
+        for key, value in self._environ().items():
+            if key.startswith(prefix) and len(key) > len(prefix):
+                settings[key[len(prefix):].lower()] = value
+        return settings
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the TOML config; a missing file at the default path means defaults."""
+    explicit = path is not None or bool(os.environ.get(ENV_CONFIG))
+    path = Path(path) if path is not None else default_config_path()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file not found: {path}")
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    return config_from_dict(data, source=str(path))
+
+
+def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Config:
+    """Validate a parsed config file."""
+    known = {"plugins", "disable", "priority", "cooldown", "failures_to_trip", "timeout",
+             "availability_timeout"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
+    try:
+        plugins = {str(k): dict(v) for k, v in dict(data.get("plugins", {})).items()}
+        disable = data.get("disable", [])
+        if isinstance(disable, str):
+            disable = [disable]
+        config = Config(
+            plugins=plugins,
+            disable={str(n) for n in disable},
+            priorities={str(k): int(v) for k, v in dict(data.get("priority", {})).items()},
+            cooldown=float(data.get("cooldown", 900.0)),
+            failures_to_trip=int(data.get("failures_to_trip", 3)),
+            timeout=float(data.get("timeout", 120.0)),
+            availability_timeout=float(data.get("availability_timeout", 30.0)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    if config.failures_to_trip < 1 or config.timeout <= 0 or config.cooldown < 0:
+        raise ConfigError(f"{source}: timeout, cooldown and failures_to_trip must be positive")
+    return config

@@ -1,0 +1,125 @@
+"""Opening the SQLite database and keeping its schema: the one place that knows tables."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import DatabaseError
+
+SIGNALS = "patchwatch_signals"
+CHECKS = "patchwatch_checks"
+UPDATES = "patchwatch_updates"
+RUNS = "patchwatch_runs"
+PLUGIN_STATE = "patchwatch_plugin_state"
+BACKLOGIA_UPDATES = "game_depot_updates"
+BUSY_TIMEOUT_MS = 5000
+
+
+def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
+    """Open (and if needed create) the database with WAL on and the schema in place.
+
+    Raises :class:`DatabaseError`, naming the file, when it is corrupt, read-only or locked.
+    """
+    path = Path(path)
+    if not create and not path.exists():
+        raise DatabaseError(f"database not found: {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        ensure_schema(db)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_error(path, exc) from None
+    return db
+
+
+def database_error(path: str | Path, exc: BaseException) -> DatabaseError:
+    """Turn an sqlite3/OS error into one clear line that names the file."""
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered or "malformed" in lowered:
+        why = "is not a valid SQLite database (corrupt?)"
+    elif "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError):
+        why = "is read-only: patchwatch needs to write to it"
+    elif "locked" in lowered or "busy" in lowered:
+        why = f"is locked by another program (waited {BUSY_TIMEOUT_MS // 1000} s)"
+    elif "unable to open" in lowered:
+        why = "cannot be opened (missing folder or no permission?)"
+    else:
+        why = f"failed: {text}"
+    return DatabaseError(f"database {path} {why} [{text}]")
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create what is missing; never alter a host's existing ``games`` columns."""
+    with db.atomic():
+        if not db["games"].exists():
+            # Backlogia-compatible library table, for the embedded default.
+            db["games"].create(
+                {"id": int, "name": str, "store": str, "store_id": str, "extra_data": str,
+                 "added_at": str},
+                pk="id",
+            )
+            db["games"].create_index(["store", "store_id"], unique=True)
+        else:
+            missing = {"id", "store", "store_id"} - set(db["games"].columns_dict)
+            if missing:
+                raise DatabaseError(
+                    f"table games in {db.conn.execute('PRAGMA database_list').fetchone()[2]} "
+                    f"lacks column(s) {', '.join(sorted(missing))}"
+                )
+        if not db[BACKLOGIA_UPDATES].exists():
+            # The table Backlogia reads detected updates from, in its own shape.
+            db.execute(
+                f"""CREATE TABLE {BACKLOGIA_UPDATES} (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    game_id INTEGER NOT NULL,
+                    depot_id TEXT,
+                    manifest_id TEXT,
+                    update_timestamp TIMESTAMP,
+                    fetched_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                    FOREIGN KEY (game_id) REFERENCES games(id) ON DELETE CASCADE
+                )"""
+            )
+        if not db[SIGNALS].exists():
+            db[SIGNALS].create(
+                {"game_id": int, "kind": str, "value": str, "version": str,
+                 "published_at": str, "is_build": int, "detail": str, "plugin": str,
+                 "first_seen": str, "last_seen": str},
+                pk=("game_id", "kind"),
+            )
+        if not db[CHECKS].exists():
+            db[CHECKS].create(
+                {"game_id": int, "store": str, "plugin": str, "status": str, "message": str,
+                 "checked_at": str, "run_id": int},
+                pk="game_id",
+            )
+            db[CHECKS].create_index(["run_id"])
+        if not db[UPDATES].exists():
+            db[UPDATES].create(
+                {"id": int, "game_id": int, "store": str, "store_id": str, "title": str,
+                 "kind": str, "old_value": str, "new_value": str, "old_version": str,
+                 "version": str, "published_at": str, "is_build": int, "plugin": str,
+                 "detected_at": str, "run_id": int},
+                pk="id",
+            )
+            db[UPDATES].create_index(["detected_at"])
+            db[UPDATES].create_index(["game_id"])
+        if not db[RUNS].exists():
+            db[RUNS].create(
+                {"id": int, "started_at": str, "finished_at": str, "status": str,
+                 "stores": str, "total": int, "processed": int, "pid": int,
+                 "resumed_from": int, "summary": str},
+                pk="id",
+            )
+        if not db[PLUGIN_STATE].exists():
+            db[PLUGIN_STATE].create(
+                {"name": str, "failures": int, "off_until": str, "last_error": str,
+                 "state": str, "updated_at": str},
+                pk="name",
+            )

@@ -1,0 +1,17 @@
+"""Errors the core raises with a message meant for a person."""
+
+
+class PatchwatchError(Exception):
+    """Base class: the message is one clear line, shown as is by the CLI."""
+
+
+class ConfigError(PatchwatchError):
+    """The config file cannot be read or has a wrong value."""
+
+
+class DatabaseError(PatchwatchError):
+    """The database is corrupt, read-only, locked or not shaped as expected."""
+
+
+class LibraryError(PatchwatchError):
+    """A game to add or import is not valid."""

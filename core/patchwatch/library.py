@@ -1,0 +1,135 @@
+"""The games of the library: reading them for a sync, adding and importing them."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import sqlite_utils
+
+from .db import SIGNALS
+from .errors import LibraryError
+from .models import Game, Signal
+
+TITLE_COLUMNS = ("name", "title")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _title_column(db: sqlite_utils.Database) -> str | None:
+    columns = db["games"].columns_dict
+    return next((c for c in TITLE_COLUMNS if c in columns), None)
+
+
+def load_games(db: sqlite_utils.Database, stores: Iterable[str] | None = None) -> list[Game]:
+    """Every game of the library (of ``stores`` when given) with its last signals."""
+    title = _title_column(db)
+    where, params = "store IS NOT NULL AND store_id IS NOT NULL AND store_id != ''", []
+    if stores:
+        stores = list(stores)
+        where += f" AND store IN ({', '.join('?' for _ in stores)})"
+        params = stores
+    signals: dict[int, dict[str, Signal]] = {}
+    for row in db.query(f"SELECT * FROM {SIGNALS}"):
+        signals.setdefault(row["game_id"], {})[row["kind"]] = signal_from_row(row)
+    games = []
+    for row in db.query(f"SELECT * FROM games WHERE {where} ORDER BY store, id", params):
+        games.append(Game(
+            id=row["id"],
+            store=str(row["store"]).strip().lower(),
+            store_id=str(row["store_id"]).strip(),
+            title=row.get(title) if title else None,
+            row=row,
+            signals=signals.get(row["id"], {}),
+        ))
+    return games
+
+
+def signal_from_row(row: Mapping[str, Any]) -> Signal:
+    return Signal(
+        kind=row["kind"], value=row["value"], version=row["version"],
+        published_at=row["published_at"], is_build=bool(row["is_build"]),
+        detail=json.loads(row["detail"] or "{}"),
+    )
+
+
+def add_game(
+    db: sqlite_utils.Database | str | Path,
+    store: str,
+    store_id: str,
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> int:
+    """Add a game (or return the id of the one already there) and return its row id."""
+    if not isinstance(db, sqlite_utils.Database):
+        from .db import open_db
+        db = open_db(db)
+    return add_games(db, [{"store": store, "store_id": store_id, "title": title,
+                           "extra": extra}])[0]
+
+
+def add_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]]) -> list[int]:
+    """Add many games in one transaction; each needs ``store`` and ``store_id``."""
+    rows = [_validated(g, n) for n, g in enumerate(games, 1)]
+    title = _title_column(db)
+    ids: list[int] = []
+    with db.atomic():
+        for store, store_id, name, extra in rows:
+            found = list(db.query(
+                "SELECT id FROM games WHERE store = ? AND store_id = ?", [store, store_id]))
+            if found:
+                ids.append(found[0]["id"])
+                continue
+            record: dict[str, Any] = {"store": store, "store_id": store_id}
+            if title and name is not None:
+                record[title] = name
+            columns = db["games"].columns_dict
+            if extra and "extra_data" in columns:
+                record["extra_data"] = json.dumps(extra)
+            if "added_at" in columns:
+                record["added_at"] = now_iso()
+            ids.append(db["games"].insert(record).last_pk)
+    return ids
+
+
+def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, Any]:
+    store = str(game.get("store") or "").strip().lower()
+    store_id = str(game.get("store_id") or "").strip()
+    if not store or not store_id:
+        raise LibraryError(f"game #{n}: both store and store_id are required, got {dict(game)!r}")
+    title = game.get("title") or game.get("name")
+    extra = game.get("extra") or game.get("extra_data")
+    if isinstance(extra, str) and extra:
+        try:
+            extra = json.loads(extra)
+        except json.JSONDecodeError:
+            raise LibraryError(f"game #{n}: extra_data is not JSON: {extra[:60]!r}") from None
+    return store, store_id, (str(title) if title else None), extra or None
+
+
+def read_games_file(path: str | Path) -> list[dict[str, Any]]:
+    """Games from a CSV (header: store, store_id, title[, extra_data]) or JSON list file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LibraryError(f"cannot read {path}: {exc}") from None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LibraryError(f"{path} is not valid JSON: {exc}") from None
+        if isinstance(data, dict):
+            data = data.get("games", data)
+        if not isinstance(data, list) or not all(isinstance(g, dict) for g in data):
+            raise LibraryError(f"{path}: expected a JSON list of objects with store and store_id")
+        return data
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames or not {"store", "store_id"} <= set(reader.fieldnames):
+        raise LibraryError(f"{path}: CSV needs a header with at least store and store_id")
+    return [dict(row) for row in reader]

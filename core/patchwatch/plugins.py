@@ -1,0 +1,153 @@
+"""The plugin manager: loading store plugins, listing them, calling one at a time."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Mapping
+
+import pluggy
+
+from . import hookspecs
+from .config import Config
+from .models import StoreInfo
+
+GROUP = "patchwatch"
+NOT_IMPLEMENTED = object()
+
+
+class PluginManager(pluggy.PluginManager):
+    """A pluggy manager that also remembers the plugins that could not be loaded."""
+
+    def __init__(self) -> None:
+        super().__init__(GROUP)
+        self.add_hookspecs(hookspecs)
+        self.load_errors: dict[str, str] = {}
+        self.versions: dict[str, str] = {}
+
+
+def new_plugin_manager(
+    plugins: Mapping[str, object] | None = None,
+    *,
+    entry_points: bool = False,
+    strict: bool = False,
+) -> PluginManager:
+    """A fresh manager with ``plugins`` registered by name (and installed ones if asked).
+
+    ``strict`` raises on the first plugin that fails to load instead of recording it.
+    """
+    pm = PluginManager()
+    if entry_points:
+        load_entry_points(pm, strict=strict)
+    for name, plugin in (plugins or {}).items():
+        _register(pm, plugin, name, strict)
+    return pm
+
+
+def load_entry_points(pm: PluginManager, *, strict: bool = False) -> None:
+    """Register every installed ``patchwatch`` entry point, each in its own try/except."""
+    by_name: dict[str, list[Any]] = {}
+    for ep in entry_points(group=GROUP):
+        by_name.setdefault(ep.name, []).append(ep)
+    for name, eps in sorted(by_name.items()):
+        dists = sorted({_dist_name(ep) for ep in eps})
+        if len(dists) > 1 or len({ep.value for ep in eps}) > 1:
+            pm.load_errors[name] = f"claimed by several installed packages: {', '.join(dists)}"
+            if strict:
+                raise RuntimeError(f"plugin {name}: {pm.load_errors[name]}")
+            continue
+        ep = eps[0]
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            pm.load_errors[name] = f"failed to import {ep.value}: {type(exc).__name__}: {exc}"
+            if strict:
+                raise
+            continue
+        if _register(pm, plugin, name, strict) and ep.dist is not None:
+            pm.versions[name] = ep.dist.version
+
+
+def _dist_name(ep: Any) -> str:
+    return ep.dist.name if ep.dist is not None else "?"
+
+
+def _register(pm: PluginManager, plugin: object, name: str, strict: bool) -> bool:
+    try:
+        pm.register(plugin, name=name)
+        pm.check_pending()
+    except Exception as exc:
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+        pm.load_errors[name] = f"failed to register: {exc}"
+        if strict:
+            raise
+        return False
+    return True
+
+
+_default: PluginManager | None = None
+_default_lock = threading.Lock()
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide manager with the installed plugins, loaded on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = new_plugin_manager(entry_points=True)
+        return _default
+
+
+def call(pm: pluggy.PluginManager, plugin_name: str, hook: str, **kwargs: Any) -> Any:
+    """Call one plugin's implementation of ``hook``, passing only the arguments it declares.
+
+    Returns :data:`NOT_IMPLEMENTED` when the plugin does not implement the hook.
+    """
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        if impl.plugin_name == plugin_name:
+            return impl.function(*(kwargs[arg] for arg in impl.argnames))
+    return NOT_IMPLEMENTED
+
+
+@dataclass
+class Backend:
+    """A registered plugin as the core sees it: what it serves and whether it may run."""
+
+    name: str
+    store: str | None
+    priority: int
+    description: str = ""
+    version: str | None = None
+    disabled: bool = False
+    error: str | None = None
+    """Why the plugin cannot be used at all (failed to load, bad ``store_info``)."""
+
+
+def backends(pm: PluginManager, config: Config) -> list[Backend]:
+    """Every plugin, loaded or not, sorted by store then ``(-priority, name)``."""
+    disabled = config.disabled()
+    found: list[Backend] = []
+    for name, plugin in pm.list_name_plugin():
+        if name is None or plugin is None:
+            continue
+        try:
+            info = call(pm, name, "store_info")
+            if info is NOT_IMPLEMENTED or not isinstance(info, StoreInfo):
+                raise TypeError("store_info() must return a patchwatch.StoreInfo")
+        except Exception as exc:
+            found.append(Backend(name, None, 0, error=f"store_info failed: {exc}",
+                                 disabled=name in disabled))
+            continue
+        found.append(Backend(
+            name=name,
+            store=info.store,
+            priority=config.priorities.get(name, info.priority),
+            description=info.description,
+            version=pm.versions.get(name),
+            disabled=name in disabled,
+        ))
+    for name, error in pm.load_errors.items():
+        found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
+    return sorted(found, key=lambda b: (b.store or "~", -b.priority, b.name))

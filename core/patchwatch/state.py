@@ -1,0 +1,237 @@
+"""What the core remembers: signals, checks, update history, runs and plugin health."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from .db import BACKLOGIA_UPDATES, CHECKS, PLUGIN_STATE, RUNS, SIGNALS, UPDATES
+from .library import now_iso
+from .models import Game, Problem, Result, Signal
+
+
+@dataclass
+class UpdateRecord:
+    """One detected change of a game's signal."""
+
+    game_id: int
+    store: str
+    store_id: str
+    title: str | None
+    kind: str
+    old_value: str
+    new_value: str
+    old_version: str | None
+    version: str | None
+    published_at: str | None
+    is_build: bool
+    plugin: str
+    detected_at: str
+
+
+@dataclass
+class Outcome:
+    """What recording one answer meant."""
+
+    game: Game
+    kind: str  # baseline | update | unchanged | problem
+    update: UpdateRecord | None = None
+    problem: Problem | None = None
+
+
+def record_results(
+    db: sqlite_utils.Database,
+    plugin: str,
+    run_id: int,
+    answers: Iterable[tuple[Game, Result]],
+) -> list[Outcome]:
+    """Compare each answer with the stored signal and record it, all in one transaction."""
+    now = now_iso()
+    outcomes: list[Outcome] = []
+    with db.atomic():
+        for game, result in answers:
+            if isinstance(result, Problem):
+                _check(db, game, plugin, result.status, result.message, now, run_id)
+                outcomes.append(Outcome(game, "problem", problem=result))
+                continue
+            previous = game.signals.get(result.kind)
+            first_seen = now
+            kind = "baseline"
+            update = None
+            if previous is not None:
+                first_seen = _first_seen(db, game.id, result.kind) or now
+                if previous.value == result.value:
+                    kind = "unchanged"
+                else:
+                    kind = "update"
+                    first_seen = now
+                    update = UpdateRecord(
+                        game.id, game.store, game.store_id, game.title, result.kind,
+                        previous.value, result.value, previous.version, result.version,
+                        result.published_at, result.is_build, plugin, now,
+                    )
+                    db[UPDATES].insert({**asdict(update), "is_build": int(update.is_build),
+                                        "run_id": run_id})
+                    if result.is_build:
+                        db[BACKLOGIA_UPDATES].insert({
+                            "game_id": game.id,
+                            "depot_id": str(result.detail.get("depot") or result.kind),
+                            "manifest_id": result.value,
+                            "update_timestamp": result.published_at or now,
+                            "fetched_at": now,
+                        })
+            db[SIGNALS].upsert({
+                "game_id": game.id, "kind": result.kind, "value": result.value,
+                "version": result.version, "published_at": result.published_at,
+                "is_build": int(result.is_build), "detail": json.dumps(dict(result.detail)),
+                "plugin": plugin, "first_seen": first_seen, "last_seen": now,
+            }, pk=("game_id", "kind"))
+            _check(db, game, plugin, "ok", None, now, run_id)
+            outcomes.append(Outcome(game, kind, update=update))
+    return outcomes
+
+
+def _first_seen(db: sqlite_utils.Database, game_id: int, kind: str) -> str | None:
+    rows = list(db.query(f"SELECT first_seen FROM {SIGNALS} WHERE game_id = ? AND kind = ?",
+                         [game_id, kind]))
+    return rows[0]["first_seen"] if rows else None
+
+
+def _check(db: sqlite_utils.Database, game: Game, plugin: str | None, status: str,
+           message: str | None, now: str, run_id: int) -> None:
+    db[CHECKS].upsert({
+        "game_id": game.id, "store": game.store, "plugin": plugin, "status": status,
+        "message": message, "checked_at": now, "run_id": run_id,
+    }, pk="game_id")
+
+
+def record_unchecked(db: sqlite_utils.Database, games: Iterable[Game], status: str,
+                     message: str, run_id: int) -> None:
+    """Mark games no plugin could check (``unsupported`` or ``error``)."""
+    now = now_iso()
+    with db.atomic():
+        for game in games:
+            _check(db, game, None, status, message, now, run_id)
+
+
+# -- runs -------------------------------------------------------------------
+
+def start_run(db: sqlite_utils.Database, stores: list[str] | None, total: int,
+              resumed_from: int | None) -> int:
+    with db.atomic():
+        return db[RUNS].insert({
+            "started_at": now_iso(), "status": "running", "stores": json.dumps(stores),
+            "total": total, "processed": 0, "pid": os.getpid(), "resumed_from": resumed_from,
+        }).last_pk
+
+
+def update_run(db: sqlite_utils.Database, run_id: int, **values: Any) -> None:
+    with db.atomic():
+        db[RUNS].update(run_id, values)
+
+
+def interrupted_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    """The newest run that did not finish (interrupted, or its process died)."""
+    rows = list(db.query(f"SELECT * FROM {RUNS} ORDER BY id DESC LIMIT 1"))
+    if not rows or rows[0]["status"] not in ("running", "interrupted"):
+        return None
+    run = rows[0]
+    if run["status"] == "running" and run["pid"] != os.getpid() and _alive(run["pid"]):
+        return None  # another process is syncing right now
+    return run
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def checked_in_run(db: sqlite_utils.Database, run_id: int) -> set[int]:
+    return {r["game_id"] for r in db.query(
+        f"SELECT game_id FROM {CHECKS} WHERE run_id = ? AND status != 'error'", [run_id])}
+
+
+# -- plugin health and state ------------------------------------------------
+
+@dataclass
+class PluginHealth:
+    failures: int = 0
+    off_until: str | None = None
+    last_error: str | None = None
+    state: dict[str, Any] | None = None
+
+    def is_off(self, now: datetime | None = None) -> bool:
+        if not self.off_until:
+            return False
+        now = now or datetime.now(timezone.utc)
+        return datetime.fromisoformat(self.off_until) > now
+
+
+def plugin_health(db: sqlite_utils.Database, name: str) -> PluginHealth:
+    rows = list(db.query(f"SELECT * FROM {PLUGIN_STATE} WHERE name = ?", [name]))
+    if not rows:
+        return PluginHealth(state={})
+    row = rows[0]
+    return PluginHealth(row["failures"] or 0, row["off_until"], row["last_error"],
+                        json.loads(row["state"] or "{}"))
+
+
+def record_failure(db: sqlite_utils.Database, name: str, error: str, *,
+                   trip_after: int, cooldown: float) -> PluginHealth:
+    """Count a failure; at ``trip_after`` in a row, switch the plugin off for ``cooldown`` s."""
+    health = plugin_health(db, name)
+    health.failures += 1
+    health.last_error = error
+    if health.failures >= trip_after:
+        until = datetime.now(timezone.utc) + timedelta(seconds=cooldown)
+        health.off_until = until.replace(microsecond=0).isoformat()
+    _save_health(db, name, health)
+    return health
+
+
+def record_success(db: sqlite_utils.Database, name: str, state: dict[str, Any] | None) -> None:
+    """Reset the failure count and keep the plugin's state (when it gave one)."""
+    health = plugin_health(db, name)
+    health.failures, health.off_until, health.last_error = 0, None, None
+    if state is not None:
+        health.state = state
+    _save_health(db, name, health)
+
+
+def _save_health(db: sqlite_utils.Database, name: str, health: PluginHealth) -> None:
+    with db.atomic():
+        db[PLUGIN_STATE].upsert({
+            "name": name, "failures": health.failures, "off_until": health.off_until,
+            "last_error": health.last_error, "state": json.dumps(health.state or {}),
+            "updated_at": now_iso(),
+        }, pk="name")
+
+
+def recent_updates(db: sqlite_utils.Database, since: str | None = None,
+                   builds_only: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    """Detected updates, newest first."""
+    where, params = [], []
+    if since:
+        where.append("detected_at >= ?")
+        params.append(since)
+    if builds_only:
+        where.append("is_build = 1")
+    sql = f"SELECT * FROM {UPDATES}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY detected_at DESC, id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return list(db.query(sql, params))

@@ -1,0 +1,376 @@
+"""The sync job: library → group by store → choose plugin → check in bulk → record → report."""
+
+from __future__ import annotations
+
+import copy
+import json
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import sqlite_utils
+
+from . import state
+from .config import Config, load_config
+from .db import database_error, open_db
+from .library import load_games, now_iso
+from .models import Game, Problem, Signal
+from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
+from .state import UpdateRecord
+
+Progress = Callable[[int, int], None]
+FLUSH_EVERY = 200
+FLUSH_SECONDS = 0.5
+
+
+@dataclass
+class PluginReport:
+    """What one plugin did in a sync."""
+
+    name: str
+    store: str
+    status: str
+    """``ok``, ``unavailable``, ``failed``, ``timeout``, ``disabled``, ``off``, ``not_needed``."""
+    reason: str | None = None
+    offered: int = 0
+    answered: int = 0
+    signals: int = 0
+    problems: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    fallback_to: str | None = None
+    """The plugin the unanswered games went to next."""
+
+
+@dataclass
+class GameFailure:
+    game_id: int
+    store: str
+    store_id: str
+    title: str | None
+    status: str
+    message: str
+
+
+@dataclass
+class SyncSummary:
+    """The result of one sync; ``to_dict()`` gives its JSON form."""
+
+    run_id: int
+    total: int = 0
+    checked: int = 0
+    baselines: int = 0
+    unchanged: int = 0
+    updates: list[UpdateRecord] = field(default_factory=list)
+    failures: list[GameFailure] = field(default_factory=list)
+    unsupported: list[GameFailure] = field(default_factory=list)
+    plugins: list[PluginReport] = field(default_factory=list)
+    load_errors: dict[str, str] = field(default_factory=dict)
+    resumed_from: int | None = None
+    skipped_resumed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def updated(self) -> list[UpdateRecord]:
+        """Updates that are real new builds."""
+        return [u for u in self.updates if u.is_build]
+
+    @property
+    def failed(self) -> list[GameFailure]:
+        return self.failures
+
+    def served_by(self) -> dict[str, int]:
+        return {p.name: p.answered for p in self.plugins if p.answered}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["updated"] = len(self.updated)
+        data["changed_not_build"] = len(self.updates) - len(self.updated)
+        data["failed"] = len(self.failures)
+        data["unsupported_count"] = len(self.unsupported)
+        return data
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(path, threading.Lock())
+
+
+def sync_library(
+    db: str | Path,
+    *,
+    pm: PluginManager | None = None,
+    config: Config | None = None,
+    stores: list[str] | None = None,
+    progress: Progress | None = None,
+    resume: bool = True,
+) -> SyncSummary:
+    """Check every game of the library (or of ``stores``) and record what changed.
+
+    ``progress(processed, total)`` is called as answers arrive (Backlogia's
+    ``update_job_progress(job_id, processed, total)`` fits with a lambda). Safe to call from
+    several threads: syncs of one database file in one process run one after another.
+    An interrupted sync is resumed by the next one: games it already checked are skipped.
+    """
+    path = str(Path(db).resolve())
+    with _lock_for(path):
+        database = open_db(path)
+        try:
+            return _Sync(database, path, pm or get_plugin_manager(), config or load_config(),
+                         stores, progress).run(resume)
+        except sqlite3.Error as exc:
+            raise database_error(path, exc) from None
+        finally:
+            database.close()
+
+
+class _Sync:
+    def __init__(self, db: sqlite_utils.Database, path: str, pm: PluginManager,
+                 config: Config, stores: list[str] | None, progress: Progress | None):
+        self.db, self.path, self.pm, self.config = db, path, pm, config
+        self.stores = [s.lower() for s in stores] if stores else None
+        self.progress = progress
+        self.processed = 0
+        self.total = 0
+
+    def run(self, resume: bool) -> SyncSummary:
+        started = time.monotonic()
+        games = load_games(self.db, self.stores)
+        previous = state.interrupted_run(self.db) if resume else None
+        skip: set[int] = set()
+        if previous is not None:
+            skip = state.checked_in_run(self.db, previous["id"]) & {g.id for g in games}
+            state.update_run(self.db, previous["id"], status="resumed")
+        todo = [g for g in games if g.id not in skip]
+        self.total = len(games)
+        self.processed = len(skip)
+        run_id = state.start_run(self.db, self.stores, self.total,
+                                 previous["id"] if previous else None)
+        summary = SyncSummary(run_id, total=self.total, load_errors=dict(self.pm.load_errors),
+                              resumed_from=previous["id"] if previous else None,
+                              skipped_resumed=len(skip))
+        self._progress()
+        all_backends = backends(self.pm, self.config)
+        by_store: dict[str, list[Game]] = {}
+        for game in todo:
+            by_store.setdefault(game.store, []).append(game)
+        try:
+            for store, store_games in by_store.items():
+                candidates = [b for b in all_backends if b.store == store and not b.error]
+                self._sync_store(store, store_games, candidates, run_id, summary)
+        except BaseException:
+            state.update_run(self.db, run_id, status="interrupted", processed=self.processed,
+                             finished_at=now_iso())
+            raise
+        summary.seconds = round(time.monotonic() - started, 3)
+        state.update_run(self.db, run_id, status="done", processed=self.processed,
+                         finished_at=now_iso(),
+                         summary=json.dumps(summary.to_dict(), default=str))
+        return summary
+
+    def _progress(self) -> None:
+        if self.progress is not None:
+            self.progress(self.processed, self.total)
+
+    def _sync_store(self, store: str, games: list[Game], candidates: list[Backend],
+                    run_id: int, summary: SyncSummary) -> None:
+        if not candidates:
+            message = f"no plugin installed for store {store!r}"
+            state.record_unchecked(self.db, games, "unsupported", message, run_id)
+            summary.unsupported += [_failure(g, "unsupported", message) for g in games]
+            self.processed += len(games)
+            self._progress()
+            return
+        remaining = games
+        last: PluginReport | None = None
+        for backend in candidates:
+            if not remaining:
+                break
+            report = PluginReport(backend.name, store, "ok", offered=len(remaining))
+            summary.plugins.append(report)
+            if last is not None:
+                last.fallback_to = backend.name
+            last = report
+            t0 = time.monotonic()
+            remaining = self._try_backend(backend, remaining, run_id, report, summary)
+            report.seconds = round(time.monotonic() - t0, 3)
+        if remaining:
+            reasons = "; ".join(f"{p.name}: {p.reason}" for p in summary.plugins
+                                if p.store == store and p.reason)
+            message = f"no {store} plugin could check it ({reasons or 'no answer'})"
+            state.record_unchecked(self.db, remaining, "error", message, run_id)
+            summary.failures += [_failure(g, "error", message) for g in remaining]
+            self.processed += len(remaining)
+            self._progress()
+
+    def _try_backend(self, backend: Backend, games: list[Game], run_id: int,
+                     report: PluginReport, summary: SyncSummary) -> list[Game]:
+        """Offer ``games`` to one plugin; return those it did not answer."""
+        name = backend.name
+        if backend.disabled:
+            report.status, report.reason = "disabled", "switched off by the user"
+            return games
+        health = state.plugin_health(self.db, name)
+        if health.is_off():
+            report.status = "off"
+            report.reason = f"off until {health.off_until} after repeated failures " \
+                            f"(last: {health.last_error})"
+            return games
+        settings = self.config.settings_for(name)
+        ok, reason = self._available(name, settings)
+        if not ok:
+            report.status, report.reason = "unavailable", reason
+            self._fail(name, f"unavailable: {reason}")
+            return games
+        plugin_state = copy.deepcopy(health.state or {})
+        by_id = {g.id: g for g in games}
+        answered: set[int] = set()
+        status, error = self._stream(name, games, settings, plugin_state, run_id, by_id,
+                                     answered, report, summary)
+        report.answered = len(answered)
+        if status == "ok" and report.signals == 0 and 0 < report.errors == report.answered:
+            status, error = "failed", "every game it answered was an error"
+        if status == "ok":
+            state.record_success(self.db, name, plugin_state)
+        else:
+            report.status, report.reason = status, error
+            self._fail(name, error or status)
+        return [g for g in games if g.id not in answered]
+
+    def _fail(self, name: str, error: str) -> None:
+        state.record_failure(self.db, name, error, trip_after=self.config.failures_to_trip,
+                             cooldown=self.config.cooldown)
+
+    def _available(self, name: str, settings: dict[str, Any]) -> tuple[bool, str | None]:
+        box: list[Any] = []
+
+        def ask() -> None:
+            try:
+                box.append(call(self.pm, name, "is_available", settings=settings))
+            except Exception as exc:
+                box.append(exc)
+
+        worker = threading.Thread(target=ask, name=f"patchwatch-{name}-available", daemon=True)
+        worker.start()
+        worker.join(self.config.availability_timeout)
+        if not box:
+            return False, f"is_available did not answer in {self.config.availability_timeout:g} s"
+        answer = box[0]
+        if isinstance(answer, Exception):
+            return False, f"is_available raised {type(answer).__name__}: {answer}"
+        if answer is True or answer is NOT_IMPLEMENTED:
+            return True, None
+        return False, answer if isinstance(answer, str) and answer else "reported unavailable"
+
+    def _stream(self, name: str, games: list[Game], settings: dict[str, Any],
+                plugin_state: dict[str, Any], run_id: int, by_id: dict[int, Game],
+                answered: set[int], report: PluginReport,
+                summary: SyncSummary) -> tuple[str, str | None]:
+        """Run the plugin in a worker thread and record its answers as they arrive."""
+        answers: queue.Queue[tuple[str, Any]] = queue.Queue()
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                result = call(self.pm, name, "check_updates_bulk", games=list(games),
+                              settings=settings, state=plugin_state)
+                if result is NOT_IMPLEMENTED:
+                    raise TypeError("plugin does not implement check_updates_bulk")
+                if isinstance(result, dict):
+                    result = result.items()
+                for pair in result or ():
+                    if stop.is_set():
+                        return
+                    answers.put(("answer", pair))
+                answers.put(("done", None))
+            except BaseException as exc:  # reported to the sync, never lost
+                answers.put(("error", exc))
+
+        worker = threading.Thread(target=produce, name=f"patchwatch-{name}-check", daemon=True)
+        worker.start()
+        batch: list[tuple[Game, Any]] = []
+        last_flush = last_answer = time.monotonic()
+        status, error = "ok", None
+        try:
+            while True:
+                wait = min(FLUSH_SECONDS, max(0.0, last_answer + self.config.timeout
+                                              - time.monotonic()))
+                try:
+                    kind, payload = answers.get(timeout=wait)
+                except queue.Empty:
+                    if time.monotonic() - last_answer >= self.config.timeout:
+                        status = "timeout"
+                        error = f"no answer for {self.config.timeout:g} s"
+                        break
+                    kind, payload = "tick", None
+                if kind == "answer":
+                    last_answer = time.monotonic()
+                    checked = self._validate(name, payload, by_id, answered)
+                    if checked is not None:
+                        batch.append(checked)
+                        answered.add(checked[0].id)
+                elif kind == "error":
+                    status = "failed"
+                    error = f"{type(payload).__name__}: {payload}"
+                    break
+                elif kind == "done":
+                    break
+                if batch and (len(batch) >= FLUSH_EVERY
+                              or time.monotonic() - last_flush >= FLUSH_SECONDS):
+                    self._flush(name, batch, run_id, report, summary)
+                    batch, last_flush = [], time.monotonic()
+        finally:
+            stop.set()
+            if batch:
+                self._flush(name, batch, run_id, report, summary)
+        return status, error
+
+    def _validate(self, name: str, pair: Any, by_id: dict[int, Game],
+                  answered: set[int]) -> tuple[Game, Any] | None:
+        """Keep well-formed answers for games that were asked about; turn others away."""
+        try:
+            game_id, result = pair
+        except (TypeError, ValueError):
+            return None
+        game = by_id.get(game_id)
+        if game is None or game_id in answered:
+            return None
+        if isinstance(result, Signal):
+            if not isinstance(result.kind, str) or not isinstance(result.value, str):
+                result = Problem(f"{name} gave a malformed signal: {result!r}")
+        elif not isinstance(result, Problem):
+            result = Problem(f"{name} gave a malformed answer: {result!r}")
+        return game, result
+
+    def _flush(self, name: str, batch: list[tuple[Game, Any]], run_id: int,
+               report: PluginReport, summary: SyncSummary) -> None:
+        for outcome in state.record_results(self.db, name, run_id, batch):
+            if outcome.kind == "problem":
+                report.problems += 1
+                problem = outcome.problem
+                report.errors += problem.status == "error"
+                summary.failures.append(_failure(outcome.game, problem.status, problem.message))
+                continue
+            report.signals += 1
+            summary.checked += 1
+            if outcome.kind == "baseline":
+                summary.baselines += 1
+            elif outcome.kind == "unchanged":
+                summary.unchanged += 1
+            else:
+                summary.updates.append(outcome.update)
+        self.processed += len(batch)
+        state.update_run(self.db, run_id, processed=self.processed)
+        self._progress()
+
+
+def _failure(game: Game, status: str, message: str) -> GameFailure:
+    return GameFailure(game.id, game.store, game.store_id, game.title, status, message)
