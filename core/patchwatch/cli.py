@@ -94,6 +94,10 @@ def sync(obj: Context, stores: tuple[str, ...], as_json: bool, no_resume: bool) 
         done()
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2, default=str))
+    elif summary.total == 0:
+        click.echo(f"The library in {obj.db_path} is empty{' for ' + ', '.join(stores) if stores else ''}: "
+                   "add games with `patchwatch games add STORE STORE_ID [TITLE]` "
+                   "or `patchwatch games import FILE`.")
     else:
         _print_summary(summary)
     if summary.failures or summary.unsupported:
@@ -122,7 +126,7 @@ def _progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None], Callabl
 
     def plain(processed: int, total: int) -> None:
         now = time.monotonic()
-        if processed != last["n"] and (processed == total or now - last["t"] >= 2):
+        if total and processed != last["n"] and (processed == total or now - last["t"] >= 2):
             click.echo(f"checked {processed}/{total}", err=True)
             last["t"], last["n"] = now, processed
 

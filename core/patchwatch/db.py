@@ -55,6 +55,11 @@ def database_error(path: str | Path, exc: BaseException) -> DatabaseError:
     return DatabaseError(f"database {path} {why} [{text}]")
 
 
+def db_file(db: sqlite_utils.Database) -> str:
+    """The file behind a connection, for error messages."""
+    return db.conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
     """Create what is missing; never alter a host's existing ``games`` columns."""
     with db.atomic():
@@ -70,7 +75,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             missing = {"id", "store", "store_id"} - set(db["games"].columns_dict)
             if missing:
                 raise DatabaseError(
-                    f"table games in {db.conn.execute('PRAGMA database_list').fetchone()[2]} "
+                    f"table games in {db_file(db)} "
                     f"lacks column(s) {', '.join(sorted(missing))}"
                 )
         if not db[BACKLOGIA_UPDATES].exists():

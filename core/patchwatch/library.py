@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
-from .db import SIGNALS
+from .db import SIGNALS, database_error, db_file
 from .errors import LibraryError
 from .models import Game, Signal
 
@@ -78,6 +79,15 @@ def add_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]]) -> 
     rows = [_validated(g, n) for n, g in enumerate(games, 1)]
     title = _title_column(db)
     ids: list[int] = []
+    try:
+        _insert(db, rows, title, ids)
+    except sqlite3.Error as exc:
+        raise database_error(db_file(db), exc) from None
+    return ids
+
+
+def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, Any]],
+            title: str | None, ids: list[int]) -> None:
     with db.atomic():
         for store, store_id, name, extra in rows:
             found = list(db.query(
@@ -94,7 +104,6 @@ def add_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]]) -> 
             if "added_at" in columns:
                 record["added_at"] = now_iso()
             ids.append(db["games"].insert(record).last_pk)
-    return ids
 
 
 def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, Any]:

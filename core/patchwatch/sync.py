@@ -325,11 +325,11 @@ class _Sync:
                     break
                 if batch and (len(batch) >= FLUSH_EVERY
                               or time.monotonic() - last_flush >= FLUSH_SECONDS):
-                    self._flush(name, batch, run_id, report, summary)
-                    batch, last_flush = [], time.monotonic()
+                    pending, batch, last_flush = batch, [], time.monotonic()
+                    self._flush(name, pending, run_id, report, summary)
         finally:
             stop.set()
-            if batch:
+            if batch:  # also on Ctrl-C: what was fetched is saved
                 self._flush(name, batch, run_id, report, summary)
         return status, error
 

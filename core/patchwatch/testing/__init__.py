@@ -5,6 +5,7 @@ Installed with patchwatch as a pytest plugin: the ``fake_store`` fixture gives a
 an empty database so installed plugins never leak into a test.
 """
 
+from .example import ExamplePlugin
 from .http import MALFORMED, FakeStoreServer, Request, Response
 
-__all__ = ["FakeStoreServer", "Request", "Response", "MALFORMED"]
+__all__ = ["ExamplePlugin", "FakeStoreServer", "Request", "Response", "MALFORMED"]

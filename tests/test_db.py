@@ -1,0 +1,66 @@
+"""A corrupt, read-only or locked database gives one clear error naming the file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from patchwatch import db as db_module
+from patchwatch.db import open_db
+from patchwatch.errors import DatabaseError
+from patchwatch.library import add_game
+from patchwatch.sync import sync_library
+from patchwatch.testing import ExamplePlugin
+
+
+def test_corrupt_file_is_reported_and_left_untouched(db_path):
+    junk = b"this is not sqlite " * 100
+    db_path.write_bytes(junk)
+    with pytest.raises(DatabaseError) as info:
+        open_db(db_path)
+    assert str(db_path) in str(info.value) and "not a valid SQLite database" in str(info.value)
+    assert db_path.read_bytes() == junk
+
+
+def test_read_only_database_is_reported(db_path, make_pm, config, monkeypatch):
+    add_game(db_path, "steam", "1")
+    real_connect = sqlite3.connect
+
+    def read_only(path, **kwargs):  # what a read-only file gives (root ignores chmod)
+        return real_connect(f"file:{path}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(db_module.sqlite3, "connect", read_only)
+    with pytest.raises(DatabaseError) as info:
+        add_game(db_path, "steam", "2")
+    assert "read-only" in str(info.value) and str(db_path) in str(info.value)
+    with pytest.raises(DatabaseError, match="read-only"):
+        sync_library(db_path, pm=make_pm(p=ExamplePlugin(catalogue={"1": 1})), config=config)
+
+
+def test_locked_database_is_reported_after_waiting(db_path, make_pm, config, monkeypatch):
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 200)
+    add_game(db_path, "steam", "1")
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseError) as info:
+            sync_library(db_path, pm=make_pm(p=ExamplePlugin(catalogue={"1": 1})),
+                         config=config)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert "locked" in str(info.value) and str(db_path) in str(info.value)
+    # Nothing was lost: the library is intact and a later sync works.
+    summary = sync_library(db_path, pm=make_pm(p=ExamplePlugin(catalogue={"1": 1})),
+                           config=config)
+    assert summary.checked == 1
+
+
+def test_games_table_without_store_columns_is_refused(db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE games (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(DatabaseError, match="lacks column"):
+        open_db(db_path)

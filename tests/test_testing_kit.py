@@ -1,0 +1,62 @@
+"""The loopback HTTP fake that plugin authors test against."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from patchwatch.testing import MALFORMED, FakeStoreServer, Response
+
+
+def test_routes_answer_json_with_named_groups_and_query(fake_store):
+    fake_store.route("GET", r"/products/(?P<pid>\d+)",
+                     lambda r: {"id": int(r.params["pid"]), "expand": r.arg("expand")})
+    answer = requests.get(f"{fake_store.url}/products/42?expand=downloads", timeout=5)
+    assert answer.status_code == 200 and answer.json() == {"id": 42, "expand": "downloads"}
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert fake_store.url.startswith("http://127.0.0.1:")
+    assert fake_store.count(r"/products/\d+") == 1
+
+
+def test_unknown_route_is_404(fake_store):
+    assert requests.get(f"{fake_store.url}/nope", timeout=5).status_code == 404
+
+
+def test_injected_429_with_retry_after_then_normal(fake_store):
+    fake_store.route("GET", "/x", {"ok": True})
+    fake_store.fail("/x", 429, times=2, retry_after=1.5)
+    first = requests.get(f"{fake_store.url}/x", timeout=5)
+    assert first.status_code == 429 and first.headers["Retry-After"] == "1.5"
+    assert requests.get(f"{fake_store.url}/x", timeout=5).status_code == 429
+    assert requests.get(f"{fake_store.url}/x", timeout=5).json() == {"ok": True}
+
+
+def test_malformed_body_and_5xx(fake_store):
+    fake_store.route("GET", "/x", {"ok": True})
+    fake_store.fail("/x", MALFORMED)
+    fake_store.fail("/x", 503)
+    with pytest.raises(ValueError):
+        requests.get(f"{fake_store.url}/x", timeout=5).json()
+    assert requests.get(f"{fake_store.url}/x", timeout=5).status_code == 503
+
+
+def test_timeouts_and_dropped_connections(fake_store):
+    fake_store.route("GET", "/x", {"ok": True})
+    fake_store.fail("/x", Response(delay=2))
+    with pytest.raises(requests.Timeout):
+        requests.get(f"{fake_store.url}/x", timeout=0.3)
+    fake_store.fail("/x", Response(drop=True))
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{fake_store.url}/x", timeout=5)
+
+
+def test_latency_is_added_to_every_answer():
+    with FakeStoreServer(latency=0.2) as server:
+        server.route("POST", "/t", lambda r: Response(201, json=r.json()))
+        started = time.monotonic()
+        answer = requests.post(f"{server.url}/t", json={"a": 1}, timeout=5)
+        assert answer.status_code == 201 and answer.json() == {"a": 1}
+        assert time.monotonic() - started >= 0.2
+        assert server.requests[0].method == "POST"
