@@ -126,7 +126,7 @@ def _progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None], Callabl
 
     def plain(processed: int, total: int) -> None:
         now = time.monotonic()
-        if total and processed != last["n"] and (processed == total or now - last["t"] >= 2):
+        if processed and processed != last["n"] and (processed == total or now - last["t"] >= 2):
             click.echo(f"checked {processed}/{total}", err=True)
             last["t"], last["n"] = now, processed
 

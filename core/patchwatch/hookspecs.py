@@ -51,7 +51,9 @@ def check_updates_bulk(
     ``games`` all belong to your store; each carries ``signals``, the last signal the core
     recorded per kind, which you may use as a cheap filter (answer a game whose store data
     did not change with its last signal). ``state`` is a small JSON-serialisable dict that
-    is yours alone and kept between syncs (e.g. a change cursor); mutate it in place.
+    is yours alone and kept between syncs (e.g. a change cursor); mutate it in place. It is
+    saved only when your call completes without raising, so a cursor never moves past
+    answers that were lost.
 
     Yield (or return an iterable of) ``(game.id, result)`` pairs where ``result`` is a
     :class:`Signal` (the strongest version signal the store gives) or a :class:`Problem`.

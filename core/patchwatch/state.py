@@ -53,70 +53,84 @@ def record_results(
     """Compare each answer with the stored signal and record it, all in one transaction."""
     now = now_iso()
     outcomes: list[Outcome] = []
-    with db.atomic():
-        for game, result in answers:
-            if isinstance(result, Problem):
-                _check(db, game, plugin, result.status, result.message, now, run_id)
-                outcomes.append(Outcome(game, "problem", problem=result))
-                continue
-            previous = game.signals.get(result.kind)
-            first_seen = now
+    signals: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    updates: list[UpdateRecord] = []
+    depot_rows: list[dict[str, Any]] = []
+    for game, result in answers:
+        if isinstance(result, Problem):
+            checks.append(_check_row(game, plugin, result.status, result.message, now, run_id))
+            outcomes.append(Outcome(game, "problem", problem=result))
+            continue
+        previous = game.signals.get(result.kind)
+        update = None
+        if previous is None:
             kind = "baseline"
-            update = None
-            if previous is not None:
-                first_seen = _first_seen(db, game.id, result.kind) or now
-                if previous.value == result.value:
-                    kind = "unchanged"
-                else:
-                    kind = "update"
-                    first_seen = now
-                    update = UpdateRecord(
-                        game.id, game.store, game.store_id, game.title, result.kind,
-                        previous.value, result.value, previous.version, result.version,
-                        result.published_at, result.is_build, plugin, now,
-                    )
-                    db[UPDATES].insert({**asdict(update), "is_build": int(update.is_build),
-                                        "run_id": run_id})
-                    if result.is_build:
-                        db[BACKLOGIA_UPDATES].insert({
-                            "game_id": game.id,
-                            "depot_id": str(result.detail.get("depot") or result.kind),
-                            "manifest_id": result.value,
-                            "update_timestamp": result.published_at or now,
-                            "fetched_at": now,
-                        })
-            db[SIGNALS].upsert({
-                "game_id": game.id, "kind": result.kind, "value": result.value,
-                "version": result.version, "published_at": result.published_at,
-                "is_build": int(result.is_build), "detail": json.dumps(dict(result.detail)),
-                "plugin": plugin, "first_seen": first_seen, "last_seen": now,
-            }, pk=("game_id", "kind"))
-            _check(db, game, plugin, "ok", None, now, run_id)
-            outcomes.append(Outcome(game, kind, update=update))
+        elif previous.value == result.value:
+            kind = "unchanged"
+        else:
+            kind = "update"
+            update = UpdateRecord(
+                game.id, game.store, game.store_id, game.title, result.kind,
+                previous.value, result.value, previous.version, result.version,
+                result.published_at, result.is_build, plugin, now,
+            )
+            updates.append(update)
+            if result.is_build:
+                depot_rows.append({
+                    "game_id": game.id,
+                    "depot_id": str(result.detail.get("depot") or result.kind),
+                    "manifest_id": result.value,
+                    "update_timestamp": result.published_at or now,
+                    "fetched_at": now,
+                })
+        signals.append({
+            "game_id": game.id, "kind": result.kind, "value": result.value,
+            "version": result.version, "published_at": result.published_at,
+            "is_build": int(result.is_build), "detail": json.dumps(dict(result.detail)),
+            "plugin": plugin, "first_seen": now, "last_seen": now,
+        })
+        checks.append(_check_row(game, plugin, "ok", None, now, run_id))
+        outcomes.append(Outcome(game, kind, update=update))
+    with db.atomic():
+        # first_seen is when the current value was first seen: kept while it is unchanged.
+        db.conn.executemany(
+            f"""INSERT INTO {SIGNALS} (game_id, kind, value, version, published_at, is_build,
+                    detail, plugin, first_seen, last_seen)
+                VALUES (:game_id, :kind, :value, :version, :published_at, :is_build,
+                    :detail, :plugin, :first_seen, :last_seen)
+                ON CONFLICT (game_id, kind) DO UPDATE SET
+                    first_seen = CASE WHEN value = excluded.value THEN first_seen
+                                      ELSE excluded.first_seen END,
+                    value = excluded.value, version = excluded.version,
+                    published_at = excluded.published_at, is_build = excluded.is_build,
+                    detail = excluded.detail, plugin = excluded.plugin,
+                    last_seen = excluded.last_seen""",
+            signals,
+        )
+        if checks:
+            db[CHECKS].upsert_all(checks, pk="game_id")
+        if updates:
+            db[UPDATES].insert_all(
+                {**asdict(u), "is_build": int(u.is_build), "run_id": run_id} for u in updates)
+        if depot_rows:
+            db[BACKLOGIA_UPDATES].insert_all(depot_rows)
     return outcomes
 
 
-def _first_seen(db: sqlite_utils.Database, game_id: int, kind: str) -> str | None:
-    rows = list(db.query(f"SELECT first_seen FROM {SIGNALS} WHERE game_id = ? AND kind = ?",
-                         [game_id, kind]))
-    return rows[0]["first_seen"] if rows else None
-
-
-def _check(db: sqlite_utils.Database, game: Game, plugin: str | None, status: str,
-           message: str | None, now: str, run_id: int) -> None:
-    db[CHECKS].upsert({
-        "game_id": game.id, "store": game.store, "plugin": plugin, "status": status,
-        "message": message, "checked_at": now, "run_id": run_id,
-    }, pk="game_id")
+def _check_row(game: Game, plugin: str | None, status: str, message: str | None, now: str,
+               run_id: int) -> dict[str, Any]:
+    return {"game_id": game.id, "store": game.store, "plugin": plugin, "status": status,
+            "message": message, "checked_at": now, "run_id": run_id}
 
 
 def record_unchecked(db: sqlite_utils.Database, games: Iterable[Game], status: str,
                      message: str, run_id: int) -> None:
     """Mark games no plugin could check (``unsupported`` or ``error``)."""
     now = now_iso()
+    rows = [_check_row(game, None, status, message, now, run_id) for game in games]
     with db.atomic():
-        for game in games:
-            _check(db, game, None, status, message, now, run_id)
+        db[CHECKS].upsert_all(rows, pk="game_id")
 
 
 # -- runs -------------------------------------------------------------------
