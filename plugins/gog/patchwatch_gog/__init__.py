@@ -1,8 +1,50 @@
-"""patchwatch plugin: GOG updates from the public content-system builds API."""
+"""patchwatch plugin: GOG updates from the public content-system builds API.
 
-from patchwatch import StoreInfo, hookimpl
+A game's ``store_id`` is its GOG product id. For each tracked OS (setting ``os``, default
+``windows``) the plugin reads ``{builds_url}/products/{id}/os/{os}/builds?generation=2``
+and reports the newest public build of the tracked branch (setting ``branch``, default
+the default branch) as a ``build_id`` signal labelled with its ``version_name``. Only
+when no OS has such a build does it ask ``{api_url}/products/{id}``, to tell an unknown
+or delisted product (``not_found``) from one that has no public build (``hidden``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+import requests
+
+from patchwatch import Game, Result, StoreInfo, hookimpl
+
+from .check import check_games
+from .client import GogClient
+from .settings import GogSettings, SettingsError
+
+__all__ = ["store_info", "is_available", "check_updates_bulk", "GogSettings"]
 
 
 @hookimpl
 def store_info() -> StoreInfo:
-    return StoreInfo(store="gog", description="GOG updates from the public content-system builds API")
+    return StoreInfo(
+        store="gog", priority=50, description="GOG updates from the public content-system builds API"
+    )
+
+
+@hookimpl
+def is_available(settings: Mapping[str, Any]) -> bool | str:
+    """True when the settings are usable and the builds API answers at all (any HTTP status)."""
+    try:
+        cfg = GogSettings.from_mapping(settings)
+    except SettingsError as exc:
+        return f"bad gog settings: {exc}"
+    try:
+        GogClient(cfg).probe(cfg.builds_url + "/")
+    except requests.RequestException as exc:
+        return f"cannot reach the GOG builds API at {cfg.builds_url}: {type(exc).__name__}"
+    return True
+
+
+@hookimpl
+def check_updates_bulk(games: list[Game], settings: Mapping[str, Any]) -> Iterator[tuple[int, Result]]:
+    """The newest public build of every game, yielded as answers arrive (see the module doc)."""
+    return check_games(games, GogSettings.from_mapping(settings))
