@@ -1,8 +1,60 @@
-"""patchwatch plugin: Steam updates over public HTTP APIs (the fallback)."""
+"""patchwatch plugin: Steam updates over public HTTP APIs (the fallback for ``steam_pics``).
 
-from patchwatch import StoreInfo, hookimpl
+Signals, best first, each switchable in ``[plugins.steam_http]``: a PICS-over-HTTP mirror's
+public ``buildid`` (a real build), Steam News patch notes (weak), the store's
+``appdetails`` page digest (weakest). Every result says where it came from in
+``detail["source"]``. See :mod:`patchwatch_steam_http.settings` for every setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from patchwatch import Game, Result, StoreInfo, hookimpl
+
+from .check import Checker
+from .settings import Settings, SettingsError
+
+PRIORITY = 50
+"""Below ``steam_pics`` (100): this plugin is the fallback."""
 
 
 @hookimpl
 def store_info() -> StoreInfo:
-    return StoreInfo(store="steam", description="Steam updates over public HTTP APIs (the fallback)")
+    return StoreInfo(store="steam", priority=PRIORITY,
+                     description="Steam updates over public HTTP APIs (the fallback)")
+
+
+@hookimpl
+def is_available(settings: Mapping[str, Any]) -> bool | str:
+    """True when at least one switched-on source answers a tiny request quickly."""
+    try:
+        s = Settings.from_mapping(settings)
+    except SettingsError as exc:
+        return str(exc)
+    if not s.enabled():
+        return "every signal is switched off (mirror, news, appdetails)"
+    reasons = []
+    with Checker(s) as checker:
+        for source in checker.sources:
+            reason = source.host.probe(source.probe_url())
+            if reason is None:
+                return True
+            reasons.append(f"{source.name} ({source.base}): {reason}")
+    return "no Steam HTTP source reachable: " + "; ".join(reasons)
+
+
+@hookimpl
+def check_updates_bulk(games: list[Game], settings: Mapping[str, Any],
+                       state: dict[str, Any]) -> Iterator[tuple[int, Result]]:
+    """The best public signal for each game, yielded as it arrives."""
+    s = Settings.from_mapping(settings)  # a bad setting raises: the core reports it
+    with Checker(s) as checker:
+        yield from checker.check_many(games)
+        state["last_sync"] = {
+            "requests": {src.name: src.host.requests for src in checker.sources},
+            "down": {src.name: src.host.down for src in checker.sources if src.host.down},
+        }
+
+
+__all__ = ["store_info", "is_available", "check_updates_bulk", "Settings", "Checker", "PRIORITY"]

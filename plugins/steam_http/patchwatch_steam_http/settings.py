@@ -1,0 +1,128 @@
+"""The steam_http plugin's settings: defaults, and coercion of values from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+MIRROR_URL = "https://api.steamcmd.net"
+NEWS_URL = "https://api.steampowered.com"
+STORE_URL = "https://store.steampowered.com"
+
+SOURCES = ("mirror", "news", "appdetails")
+"""The signals, best first. Each can be switched off with its own boolean setting."""
+
+
+class SettingsError(ValueError):
+    """A setting has a value the plugin cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # -- which signals, best first --------------------------------------------------
+    mirror: bool = True
+    """Ask a PICS-over-HTTP mirror (steamcmd.net's ``/v1/info/{appid}``) for the public buildid."""
+    news: bool = True
+    """Ask Steam News for the latest post tagged as patch notes (a weak signal)."""
+    appdetails: bool = True
+    """Ask the store's ``appdetails`` for a digest of the store page (weakest; last resort)."""
+    # -- where ---------------------------------------------------------------------
+    mirror_url: str = MIRROR_URL
+    news_url: str = NEWS_URL
+    store_url: str = STORE_URL
+    # -- how fast, per host ---------------------------------------------------------
+    mirror_interval: float = 0.05
+    """Seconds between two mirror requests (a token bucket: 20 per second)."""
+    mirror_concurrency: int = 8
+    """Mirror requests in flight at once (the mirror is a cached, CDN-fronted JSON API)."""
+    news_interval: float = 0.1
+    news_concurrency: int = 4
+    appdetails_interval: float = 1.5
+    """Seconds between two store requests: the store throttles ``appdetails`` hard."""
+    appdetails_concurrency: int = 1
+    # -- news filters ---------------------------------------------------------------
+    news_feeds: str = "steam_community_announcements"
+    """Comma-separated feed names passed to GetNewsForApp (empty: every feed)."""
+    news_tags: str = "patchnotes"
+    """Comma-separated tags a post must carry to count as patch notes (empty: any post)."""
+    news_count: int = 10
+    # -- failure handling -----------------------------------------------------------
+    timeout: float = 10.0
+    """Seconds per request (connect and read)."""
+    retries: int = 2
+    """Extra attempts after a 429, a 5xx, a timeout or a dropped connection."""
+    backoff: float = 0.5
+    """First wait before a retry, doubled each time (unless the server sends Retry-After)."""
+    max_retry_after: float = 60.0
+    """Longest Retry-After honoured; a longer one takes that host out for the rest of the sync."""
+    host_failures: int = 3
+    """Games in a row failing on one host (transport/5xx) before the host is skipped for the sync."""
+    probe_timeout: float = 3.0
+    """Seconds ``is_available`` waits for a host."""
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None) -> "Settings":
+        """Read settings; strings (from the environment) are coerced, unknown keys are errors."""
+        raw = dict(raw or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise SettingsError(f"unknown steam_http setting(s): {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            default = getattr(cls, key)
+            try:
+                values[key] = _coerce(value, type(default))
+            except (TypeError, ValueError):
+                raise SettingsError(
+                    f"steam_http setting {key}={value!r} is not a valid {type(default).__name__}"
+                ) from None
+        settings = cls(**values)
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        for name in ("mirror_interval", "news_interval", "appdetails_interval", "backoff"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"steam_http setting {name} must not be negative")
+        for name in ("mirror_concurrency", "news_concurrency", "appdetails_concurrency",
+                     "news_count", "host_failures"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"steam_http setting {name} must be at least 1")
+        if self.retries < 0 or self.timeout <= 0 or self.probe_timeout <= 0:
+            raise SettingsError("steam_http settings retries, timeout and probe_timeout must be positive")
+
+    def enabled(self) -> list[str]:
+        """The switched-on sources, best first."""
+        return [name for name in SOURCES if getattr(self, name)]
+
+    def base_url(self, source: str) -> str:
+        url = {"mirror": self.mirror_url, "news": self.news_url, "appdetails": self.store_url}[source]
+        return url.rstrip("/")
+
+    def interval(self, source: str) -> float:
+        return getattr(self, f"{source}_interval")
+
+    def concurrency(self, source: str) -> int:
+        return getattr(self, f"{source}_concurrency")
+
+
+def _coerce(value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(value)
+    if kind is int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(value)
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    if kind is float:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return float(value)
+    return str(value)
