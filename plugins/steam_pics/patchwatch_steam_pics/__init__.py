@@ -1,8 +1,47 @@
-"""patchwatch plugin: Steam updates through Steam's PICS protocol (anonymous login, bulk, change numbers)."""
+"""patchwatch plugin: Steam updates through Steam's PICS protocol (anonymous login, bulk, change numbers).
 
-from patchwatch import StoreInfo, hookimpl
+A real update is a new build id on the tracked branch (``depots/branches/public/buildid``
+unless ``branches`` says otherwise); change numbers only decide what to fetch. See
+README.md for the settings and the threading model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from patchwatch import Game, Result, StoreInfo, hookimpl
+
+PRIORITY = 100
 
 
 @hookimpl
 def store_info() -> StoreInfo:
-    return StoreInfo(store="steam", description="Steam updates through Steam's PICS protocol (anonymous login, bulk, change numbers)")
+    return StoreInfo(store="steam", priority=PRIORITY,
+                     description="Steam builds through PICS (anonymous CM login, bulk, change numbers)")
+
+
+@hookimpl
+def is_available(settings: Mapping[str, Any]) -> bool | str:
+    """Log on (or reuse the logged-on connection) within ``connect_timeout``."""
+    from .session import PicsError, session_for, wait
+    from .settings import Settings, SettingsError
+
+    try:
+        config = Settings.from_mapping(settings)
+        session = session_for(config)
+        wait(session.submit(_noop), config.connect_timeout + 2)
+    except (PicsError, SettingsError) as exc:
+        return str(exc)
+    return True
+
+
+@hookimpl
+def check_updates_bulk(games: list[Game], settings: Mapping[str, Any],
+                       state: dict[str, Any]) -> Iterable[tuple[int, Result]]:
+    from .check import check
+
+    return check(games, settings, state)
+
+
+def _noop(client: Any) -> None:
+    """A job that needs nothing but a logged-on client."""

@@ -1,0 +1,220 @@
+"""Benchmark: Steam updates through PICS for a large library, against the fake Steam CM.
+
+    uv run python bench/steam_pics.py --games 2000 --latency-ms 50 --json
+
+Starts the fake CM (in a child process by default, so its CPU does not count against the
+plugin; ``--fake-in-process`` to share one), with ``--latency-ms`` added to every answer,
+and a catalogue of ``--games`` apps. Measured in this run, all through the real client:
+
+- ``full_sync_s``: the first ``sync_library`` of a fresh library (connect, logon, a full pass);
+- ``incremental_sync_s``: the next sync, nothing changed;
+- ``incremental_20_s``: a sync after ``--changed`` apps published a new build (and as many
+  got store-page edits only, which must not count);
+- ``seed_design_s``: the seed's design on the same connection: ``get_product_info`` for
+  batches of 50 apps (library defaults, so with its access-token request) and a 0.5 s pause
+  after each batch;
+- ``batch_sweep``: plugin-only full passes per batch size, and the fastest one.
+
+The last stdout line is a JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SEED_BATCH = 50
+SEED_PAUSE = 0.5
+
+
+def _serve_fake(conn: Any, latency: float) -> None:
+    """Child process: run the fake CM and obey commands from the parent."""
+    from patchwatch_steam_pics.testing import FakeSteamCM
+
+    cm = FakeSteamCM(latency=latency).start()
+    conn.send((cm.server, cm.public_key.export_key()))
+    while True:
+        command, args = conn.recv()
+        if command == "stop":
+            break
+        target = cm.catalogue if hasattr(cm.catalogue, command) else cm
+        try:
+            conn.send(("ok", getattr(target, command)(*args)))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            conn.send(("error", repr(exc)))
+    cm.stop()
+    conn.send(("ok", None))
+
+
+class RemoteFake:
+    """The fake CM in a child process; methods of the fake and its catalogue by name."""
+
+    def __init__(self, latency: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve_fake, args=(child, latency), daemon=True)
+        self._process.start()
+        self.server, self.public_key_pem = self._conn.recv()
+
+    def __getattr__(self, command: str) -> Any:
+        def call(*args: Any) -> Any:
+            self._conn.send((command, args))
+            status, value = self._conn.recv()
+            if status != "ok":
+                raise RuntimeError(value)
+            return value
+        return call
+
+    def close(self) -> None:
+        self._conn.send(("stop", ()))
+        self._conn.recv()
+        self._process.join(5)
+
+
+class LocalFake:
+    def __init__(self, latency: float) -> None:
+        from patchwatch_steam_pics.testing import FakeSteamCM
+
+        self.cm = FakeSteamCM(latency=latency).start()
+        self.server = self.cm.server
+        self.public_key_pem = self.cm.public_key.export_key()
+
+    def __getattr__(self, command: str) -> Any:
+        return getattr(self.cm.catalogue, command, None) or getattr(self.cm, command)
+
+    def close(self) -> None:
+        self.cm.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--games", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="added to every fake answer")
+    parser.add_argument("--changed", type=int, default=20, help="apps with a new build before the 3rd sync")
+    parser.add_argument("--batch-sizes", default="50,100,250,500,1000,2000",
+                        help="batch sizes to sweep (plugin-only full passes); empty to skip")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per batch size (median reported)")
+    parser.add_argument("--skip-seed", action="store_true", help="skip the (slow) seed-design measurement")
+    parser.add_argument("--fake-in-process", action="store_true", help="run the fake CM in this process")
+    parser.add_argument("--json", action="store_true", help="print only the JSON result line")
+    args = parser.parse_args(argv)
+
+    from Cryptodome.PublicKey import RSA
+    from steam.core import crypto
+
+    import patchwatch_steam_pics
+    from patchwatch import Game
+    from patchwatch.config import Config
+    from patchwatch.db import open_db
+    from patchwatch.library import add_games
+    from patchwatch.plugins import new_plugin_manager
+    from patchwatch.sync import sync_library
+    from patchwatch_steam_pics.session import close_sessions, session_for
+    from patchwatch_steam_pics.settings import DEFAULT_BATCH_SIZE, DEFAULT_IN_FLIGHT, Settings
+
+    say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
+    latency = args.latency_ms / 1000
+    fake = LocalFake(latency) if args.fake_in_process else RemoteFake(latency)
+    appids = list(range(100_000, 100_000 + 10 * args.games, 10))
+    result: dict[str, Any] = {"games": args.games, "latency_ms": args.latency_ms,
+                              "fake": "in-process" if args.fake_in_process else "child process",
+                              "batch_size": DEFAULT_BATCH_SIZE, "in_flight": DEFAULT_IN_FLIGHT}
+    try:
+        fake.add_apps(appids)
+        crypto.UniverseKey.Public = RSA.import_key(fake.public_key_pem)  # trust the fake's key
+        settings = {"cm_servers": fake.server}
+
+        with tempfile.TemporaryDirectory() as tmp:
+            db_path = Path(tmp) / "patchwatch.db"
+            db = open_db(db_path)
+            add_games(db, [{"store": "steam", "store_id": str(a), "title": f"App {a}"} for a in appids])
+            db.close()
+            pm = new_plugin_manager({"steam_pics": patchwatch_steam_pics})
+            config = Config(plugins={"steam_pics": settings}, env={})
+
+            def timed_sync() -> tuple[float, Any, int]:
+                fake.reset_records()
+                started = time.perf_counter()
+                summary = sync_library(db_path, pm=pm, config=config)
+                seconds = time.perf_counter() - started
+                return seconds, summary, fake.count(None)
+
+            seconds, full, requests = timed_sync()
+            assert full.baselines == args.games and not full.failures, full.failures[:3]
+            result.update(full_sync_s=round(seconds, 3), full_sync_requests=requests)
+            say(f"full sync: {seconds:.3f} s, {requests} requests (incl. handshake and logon)")
+
+            seconds, incremental, requests = timed_sync()
+            assert not incremental.updates and incremental.checked == args.games
+            result.update(incremental_sync_s=round(seconds, 3), incremental_sync_requests=requests)
+            say(f"incremental sync, nothing changed: {seconds:.3f} s, {requests} request(s)")
+
+            rng = random.Random(7)
+            picked = rng.sample(appids, min(len(appids), 2 * args.changed))
+            for appid in picked[: args.changed]:
+                fake.publish_build(appid)
+            for appid in picked[args.changed:]:
+                fake.edit_metadata(appid)
+            seconds, changed, requests = timed_sync()
+            found = sorted(int(u.store_id) for u in changed.updated)
+            assert found == sorted(picked[: args.changed]), "wrong updates detected"
+            result.update(incremental_20_s=round(seconds, 3), incremental_20_requests=requests,
+                          incremental_20_updates=len(found), incremental_20_metadata_edits=len(picked) - len(found))
+            say(f"incremental sync, {len(found)} new builds + {len(picked) - len(found)} page edits: "
+                f"{seconds:.3f} s, {requests} requests")
+
+        games = [Game(id=i, store="steam", store_id=str(a)) for i, a in enumerate(appids, 1)]
+        sizes = [int(s) for s in args.batch_sizes.split(",") if s.strip()]
+        sweep: dict[str, float] = {}
+        for size in sizes:
+            runs = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                answers = list(patchwatch_steam_pics.check_updates_bulk(games, {**settings, "batch_size": size}, {}))
+                runs.append(time.perf_counter() - started)
+                assert len(answers) == args.games
+            sweep[str(size)] = round(statistics.median(runs), 3)
+            say(f"plugin full pass, batch {size:>5}: {sweep[str(size)]:.3f} s (median of {args.repeat})")
+        if sweep:
+            result["batch_sweep"] = sweep
+            result["fastest_batch_size"] = int(min(sweep, key=sweep.get))
+
+        if not args.skip_seed:
+            session = session_for(Settings.from_mapping(settings))
+            session.call(lambda client: None, timeout=60)  # logged on, like the syncs above
+            fake.reset_records()
+            started = time.perf_counter()
+            builds = session.call(_seed_design, appids, timeout=3600)
+            seconds = time.perf_counter() - started
+            assert len(builds) == args.games
+            result.update(seed_design_s=round(seconds, 3), seed_design_requests=fake.count(None))
+            say(f"seed design (batches of {SEED_BATCH}, {SEED_PAUSE} s pauses): {seconds:.3f} s, "
+                f"{result['seed_design_requests']} requests")
+    finally:
+        close_sessions()
+        fake.close()
+    print(json.dumps(result))
+    return 0
+
+
+def _seed_design(client: Any, appids: list[int]) -> dict[int, str]:
+    """Runs in the session's hub: the seed's loop with the library's ``get_product_info``."""
+    builds = {}
+    for start in range(0, len(appids), SEED_BATCH):
+        info = client.get_product_info(apps=appids[start:start + SEED_BATCH])
+        for appid, app in info["apps"].items():
+            builds[appid] = app["depots"]["branches"]["public"]["buildid"]
+        client.sleep(SEED_PAUSE)
+    return builds
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""One bulk check: change numbers as the cheap filter, product info for what changed.
+
+``state`` (kept by the core between syncs) holds:
+
+- ``change_number``: the PICS change number the plugin's knowledge is current at;
+- ``known``: app ids whose last answer is current at that change number;
+- ``problems``: ``{appid: [status, message, branch]}`` for known apps answered with a problem;
+- ``tokens``: access tokens Steam gave for token-protected apps.
+
+An app is fetched again when it is not known, changed since the cursor, or its last
+recorded signal is not for the branch now tracked. The cursor and ``known`` move only
+when the whole check finished, so an interrupted check loses nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Iterator, Mapping
+
+from patchwatch import Game, Problem, Result, Signal
+
+from . import pics
+from .session import session_for, wait
+from .settings import Settings
+
+
+def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]) -> Iterator[tuple[int, Result]]:
+    config = Settings.from_mapping(settings)
+    session = session_for(config)
+    by_app: dict[int, list[Game]] = collections.defaultdict(list)
+    for game in games:
+        appid = _appid(game.store_id)
+        if appid is None:
+            yield game.id, Problem(f"{game.store_id!r} is not a Steam app id", status="not_found")
+        else:
+            by_app[appid].append(game)
+
+    since, known, problems, tokens = _read_state(state)
+    # The first request of a sync may have to log on first.
+    changes = session.call(pics.changes_since, since or 0, config.request_timeout,
+                           timeout=config.connect_timeout + config.request_timeout + 5)
+    full = since is None or changes.force_full or changes.current < since
+    if full:
+        known, problems = set(), {}
+
+    todo: list[int] = []
+    answered: dict[int, Result] = {}
+    for appid, app_games in by_app.items():
+        branch = config.branch(appid)
+        if appid in known and appid not in changes.apps:
+            result = _last_answer(app_games, branch, problems.get(appid))
+            if result is not None:
+                answered[appid] = result
+                for game in app_games:
+                    yield game.id, result
+                continue
+        todo.append(appid)
+
+    for batch, fetched in _fetch_all(session, config, todo, tokens):
+        tokens.update(fetched.tokens)
+        for appid in batch:
+            result = pics.read_result(appid, fetched, config.branch(appid))
+            answered[appid] = result
+            for game in by_app[appid]:
+                yield game.id, result
+
+    # Everything answered: move the cursor. Apps known before but not in this check stay
+    # known if they did not change; apps of this check are known with their new answer.
+    here = set(by_app)
+    known = {a for a in known if a not in here and a not in changes.apps}
+    problems = {a: p for a, p in problems.items() if a in known}
+    for appid, result in answered.items():
+        if isinstance(result, Signal) or result.status in ("not_found", "hidden"):
+            known.add(appid)
+        if isinstance(result, Problem) and appid in known:
+            problems[appid] = [result.status, result.message, config.branch(appid)]
+    state["change_number"] = changes.current
+    state["known"] = sorted(known)
+    state["problems"] = {str(a): p for a, p in sorted(problems.items())}
+    state["tokens"] = {str(a): t for a, t in sorted(tokens.items())}
+
+
+def _fetch_all(session: Any, config: Settings, appids: list[int],
+               tokens: dict[int, int]) -> Iterator[tuple[list[int], pics.Fetched]]:
+    """Product info in batches, ``in_flight`` requests at a time, answers in order."""
+    batches = [appids[i:i + config.batch_size] for i in range(0, len(appids), config.batch_size)]
+    pending: collections.deque = collections.deque()
+    # Up to three requests per batch (product info, tokens, product info with tokens),
+    # after a logon if the connection dropped in between.
+    timeout = config.connect_timeout + 3 * config.request_timeout + 5
+    try:
+        for batch in batches:
+            pending.append((batch, session.submit(pics.fetch, batch, dict(tokens), config.request_timeout)))
+            if len(pending) >= config.in_flight:
+                batch, future = pending.popleft()
+                yield batch, wait(future, timeout)
+        while pending:
+            batch, future = pending.popleft()
+            yield batch, wait(future, timeout)
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def _last_answer(games: list[Game], branch: str, problem: list[str] | None) -> Result | None:
+    """The answer recorded last time, if it is still the one to give."""
+    if problem is not None:
+        status, message, problem_branch = problem
+        return Problem(message, status=status) if problem_branch == branch else None
+    for game in games:
+        last = game.signals.get("buildid")
+        if (isinstance(last, Signal) and isinstance(last.detail, Mapping)
+                and last.detail.get("branch") == branch and "change_number" in last.detail):
+            return last
+    return None
+
+
+def _read_state(state: Mapping[str, Any]) -> tuple[int | None, set[int], dict[int, list], dict[int, int]]:
+    """Cursor, known apps, remembered problems, tokens; a damaged state means a full pass."""
+    try:
+        since = int(state["change_number"]) if state.get("change_number") is not None else None
+        known = {int(a) for a in state.get("known", [])}
+        problems = {int(a): list(p) for a, p in state.get("problems", {}).items() if len(p) == 3}
+        tokens = {int(a): int(t) for a, t in state.get("tokens", {}).items()}
+    except (TypeError, ValueError, AttributeError):
+        return None, set(), {}, {}
+    return since, known, problems, tokens
+
+
+def _appid(store_id: Any) -> int | None:
+    text = str(store_id).strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 2**32 else None
+

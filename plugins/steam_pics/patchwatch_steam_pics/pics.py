@@ -1,0 +1,175 @@
+"""PICS requests (run inside the session's hub) and reading their answers (any thread)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from patchwatch import Problem, Signal
+
+from .session import PicsError, bounded
+
+# steam.enums.emsg.EMsg values, so this module imports without the steam package loaded.
+CHANGES_SINCE = 8901
+PRODUCT_INFO = 8903
+ACCESS_TOKENS = 8905
+EMSG_NAMES = {CHANGES_SINCE: "changes-since", PRODUCT_INFO: "product-info", ACCESS_TOKENS: "access-token"}
+
+
+@dataclass
+class Changes:
+    current: int
+    force_full: bool
+    apps: dict[int, int]
+    """App id -> its new change number."""
+
+
+@dataclass
+class AppEntry:
+    """One app of a product-info answer, still undecoded."""
+
+    appid: int
+    change_number: int
+    missing_token: bool
+    buffer: bytes
+
+
+@dataclass
+class Fetched:
+    apps: dict[int, AppEntry] = field(default_factory=dict)
+    unknown: set[int] = field(default_factory=set)
+    denied: set[int] = field(default_factory=set)
+    """Apps that need an access token anonymous accounts are not given."""
+    tokens: dict[int, int] = field(default_factory=dict)
+    """Access tokens obtained on the way (worth keeping for the next sync)."""
+
+
+# -- inside the session's hub ------------------------------------------------------------
+
+
+def request(client: Any, emsg: int, fill: dict[str, Any], timeout: float) -> list[Any]:
+    """Send one PICS job and collect every part of its answer (``response_pending``)."""
+    import gevent.queue
+    from steam.core.msg import MsgProto
+    from steam.enums import EResult
+    from steam.utils.proto import proto_fill_from_dict
+
+    message = MsgProto(emsg)
+    proto_fill_from_dict(message.body, fill)
+    name = EMSG_NAMES.get(emsg, str(emsg))
+
+    def collect() -> list[Any]:
+        parts: gevent.queue.Queue = gevent.queue.Queue()
+        job = client.send_job(message)
+        # One standing listener for the job collects every part; the caller (bounded)
+        # gives up on the whole answer's timeout or as soon as the connection drops.
+        client.on(job, parts.put)
+        try:
+            bodies = []
+            while True:
+                answer = parts.get()
+                eresult = answer.header.eresult
+                if answer.header.HasField("eresult") and eresult != EResult.OK:
+                    raise PicsError(f"Steam answered the {name} request with {EResult(eresult).name}")
+                bodies.append(answer.body)
+                if not getattr(answer.body, "response_pending", False):
+                    return bodies
+        finally:
+            client.remove_all_listeners(job)
+
+    return bounded(
+        client, collect, timeout,
+        on_timeout=PicsError(f"no complete {name} answer from Steam within {timeout:g} s"),
+        on_drop=PicsError(f"the Steam connection dropped during a {name} request"),
+    )
+
+
+def changes_since(client: Any, since: int, timeout: float) -> Changes:
+    (body,) = request(client, CHANGES_SINCE, {
+        "since_change_number": since, "send_app_info_changes": True, "send_package_info_changes": False,
+    }, timeout)
+    return Changes(
+        current=body.current_change_number,
+        force_full=body.force_full_update or body.force_full_app_update,
+        apps={change.appid: change.change_number for change in body.app_changes},
+    )
+
+
+def _product_info(client: Any, apps: Iterable[tuple[int, int]], timeout: float, into: Fetched) -> None:
+    fill = {"apps": [{"appid": appid, "access_token": token} for appid, token in apps],
+            "meta_data_only": False, "num_prev_failed": 0, "supports_package_tokens": 1}
+    for body in request(client, PRODUCT_INFO, fill, timeout):
+        for app in body.apps:
+            into.apps[app.appid] = AppEntry(app.appid, app.change_number, app.missing_token, app.buffer)
+        into.unknown.update(body.unknown_appids)
+
+
+def fetch(client: Any, appids: list[int], tokens: dict[int, int], timeout: float) -> Fetched:
+    """Product info for ``appids``, asking for access tokens where Steam says one is missing."""
+    result = Fetched()
+    _product_info(client, [(appid, tokens.get(appid, 0)) for appid in appids], timeout, result)
+    missing = [appid for appid, entry in result.apps.items() if entry.missing_token]
+    if not missing:
+        return result
+    (answer,) = request(client, ACCESS_TOKENS, {"appids": missing, "packageids": []}, timeout)
+    granted = {t.appid: t.access_token for t in answer.app_access_tokens if t.access_token}
+    result.denied = set(missing) - set(granted)
+    result.tokens = granted
+    if granted:
+        _product_info(client, granted.items(), timeout, result)
+    return result
+
+
+# -- reading answers (any thread) --------------------------------------------------------
+
+
+def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem:
+    """The build signal of ``appid`` on ``branch`` from a product-info answer."""
+    if appid in fetched.unknown:
+        return Problem(f"Steam knows no app {appid} (unknown to PICS)", status="not_found")
+    entry = fetched.apps.get(appid)
+    if entry is None:
+        return Problem(f"Steam left app {appid} out of its product-info answer")
+    if entry.missing_token:
+        return Problem(f"Steam app {appid} needs an access token anonymous accounts are not given",
+                       status="hidden")
+    try:
+        info = _decode(entry.buffer)
+    except Exception as exc:  # noqa: BLE001 - any decoding failure is a malformed answer
+        return Problem(f"malformed product info for Steam app {appid}: {exc}")
+    branches = info.get("depots", {}).get("branches", {}) if isinstance(info.get("depots"), dict) else {}
+    found = branches.get(branch) if isinstance(branches, dict) else None
+    if not isinstance(found, dict) or not str(found.get("buildid", "")).isdigit():
+        if branch != "public":
+            names = ", ".join(sorted(branches)) if isinstance(branches, dict) else ""
+            return Problem(f"Steam app {appid} has no branch {branch!r} with a build"
+                           + (f" (branches: {names})" if names else ""))
+        return Problem(f"Steam lists no public build for app {appid}", status="hidden")
+    return Signal(
+        kind="buildid",
+        value=str(int(found["buildid"])),
+        published_at=_iso(found.get("timeupdated")),
+        detail={"branch": branch, "change_number": entry.change_number},
+    )
+
+
+def _decode(buffer: bytes) -> dict[str, Any]:
+    import vdf
+
+    if not buffer:
+        raise ValueError("empty buffer")
+    text = buffer[:-1] if buffer.endswith(b"\x00") else buffer
+    tree = vdf.loads(text.decode("utf-8", "replace"))
+    info = tree.get("appinfo")
+    if not isinstance(info, dict):
+        raise ValueError("no appinfo section")
+    return info
+
+
+def _iso(timestamp: Any) -> str | None:
+    try:
+        seconds = int(timestamp)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

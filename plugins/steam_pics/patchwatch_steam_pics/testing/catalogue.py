@@ -1,0 +1,227 @@
+"""The fake CM's catalogue: apps, branches, builds and change numbers, as PICS sees them."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import vdf
+
+
+@dataclass
+class FakeBranch:
+    """One branch of an app's depots (``depots/branches/<name>``)."""
+
+    buildid: int
+    timeupdated: int
+    description: str = ""
+    pwdrequired: bool = False
+
+
+@dataclass
+class FakeApp:
+    """One app as PICS knows it."""
+
+    appid: int
+    name: str
+    change_number: int
+    branches: dict[str, FakeBranch]
+    depots: list[int] = field(default_factory=list)
+    app_type: str = "Game"
+    tags: list[int] = field(default_factory=list)
+    review_percentage: int = 80
+    token: int = 0
+    """Non-zero: full info needs this access token (without it only a public stub is sent)."""
+    token_granted: bool = True
+    """Whether an anonymous account is given the token (False: the app stays hidden)."""
+
+    def appinfo(self, full: bool = True) -> dict[str, Any]:
+        """The app's KeyValues tree as PICS sends it (``appinfo`` root)."""
+        common = {
+            "name": self.name,
+            "type": self.app_type,
+            "oslist": "windows,linux",
+            "osarch": "64",
+            "controller_support": "full",
+            "metacritic_score": str(self.review_percentage),
+            "review_percentage": str(self.review_percentage),
+            "review_score": "8",
+            "gameid": str(self.appid),
+            "store_tags": {str(i): str(tag) for i, tag in enumerate(self.tags)},
+            "languages": {lang: "1" for lang in ("english", "french", "german", "spanish", "japanese")},
+            "associations": {
+                "0": {"type": "developer", "name": f"Studio {self.appid % 97}"},
+                "1": {"type": "publisher", "name": f"Publisher {self.appid % 31}"},
+            },
+            "category": {f"category_{c}": "1" for c in (1, 2, 22, 28, 29)},
+            "genres": {"0": "1", "1": "25"},
+            "steam_release_date": "1600000000",
+        }
+        tree: dict[str, Any] = {"appid": str(self.appid), "common": common}
+        if not full:
+            return {"appinfo": tree}
+        tree["extended"] = {
+            "developer": f"Studio {self.appid % 97}",
+            "publisher": f"Publisher {self.appid % 31}",
+            "homepage": f"https://example.invalid/{self.appid}",
+            "listofdlc": ",".join(str(self.appid + i) for i in range(1, 4)),
+        }
+        tree["config"] = {
+            "installdir": self.name.replace(" ", ""),
+            "launch": {
+                "0": {"executable": "game.exe", "type": "default", "config": {"oslist": "windows"}},
+                "1": {"executable": "game.sh", "type": "default", "config": {"oslist": "linux"}},
+            },
+        }
+        depots: dict[str, Any] = {}
+        for depot in self.depots:
+            manifests = {
+                name: {
+                    "gid": str(_gid(depot, branch.buildid)),
+                    "size": str(1_000_000_000 + depot),
+                    "download": str(400_000_000 + depot),
+                }
+                for name, branch in self.branches.items()
+            }
+            depots[str(depot)] = {"config": {"oslist": "windows"}, "manifests": manifests}
+        branches: dict[str, Any] = {}
+        for name, branch in self.branches.items():
+            entry = {"buildid": str(branch.buildid), "timeupdated": str(branch.timeupdated)}
+            if branch.description:
+                entry["description"] = branch.description
+            if branch.pwdrequired:
+                entry["pwdrequired"] = "1"
+            branches[name] = entry
+        depots["branches"] = branches
+        tree["depots"] = depots
+        return {"appinfo": tree}
+
+    def buffer(self, full: bool = True) -> bytes:
+        """The text KeyValues buffer PICS sends, NUL-terminated."""
+        return vdf.dumps(self.appinfo(full), pretty=True).encode("utf-8") + b"\x00"
+
+
+def _gid(depot: int, buildid: int) -> int:
+    return (depot * 1_000_003 + buildid * 7_919) % (2**63)
+
+
+class Catalogue:
+    """Apps and the global change number, as PICS sees them. Thread-safe; tests mutate it."""
+
+    def __init__(self, change_number: int = 20_000_000, clock: int = 1_700_000_000) -> None:
+        self.lock = threading.RLock()
+        self.change_number = change_number
+        self.oldest_change = change_number
+        """Changes at or before this number are forgotten: older cursors get force_full_update."""
+        self.force_full_update = False
+        """Answer every changes-since request with ``force_full_update`` (a test switch)."""
+        self.clock = clock
+        self.last_buildid = 10_000_000
+        """Build ids are one global sequence on Steam, as here."""
+        self.apps: dict[int, FakeApp] = {}
+
+    def _bump(self) -> int:
+        self.change_number += 1
+        return self.change_number
+
+    def _next_build(self) -> int:
+        self.last_buildid += 1
+        return self.last_buildid
+
+    def _tick(self) -> int:
+        self.clock += 60
+        return self.clock
+
+    def add_app(
+        self,
+        appid: int,
+        name: str | None = None,
+        *,
+        buildid: int | None = None,
+        timeupdated: int | None = None,
+        branches: dict[str, FakeBranch] | None = None,
+        depots: int = 2,
+        token: int = 0,
+        token_granted: bool = True,
+        app_type: str = "Game",
+    ) -> FakeApp:
+        """Add (or replace) an app with a public branch; returns it."""
+        with self.lock:
+            if branches is None:
+                branches = {
+                    "public": FakeBranch(
+                        buildid if buildid is not None else self._next_build(),
+                        timeupdated if timeupdated is not None else self._tick(),
+                    )
+                }
+            app = FakeApp(
+                appid=appid,
+                name=name or f"App {appid}",
+                change_number=self._bump(),
+                branches=branches,
+                depots=[appid + i for i in range(1, depots + 1)],
+                tags=[19, 492, 1662, 3871, 4182][: 1 + appid % 5],
+                token=token,
+                token_granted=token_granted,
+                app_type=app_type,
+            )
+            self.apps[appid] = app
+            return app
+
+    def add_apps(self, appids: Iterator[int] | list[int] | range, **kwargs: Any) -> None:
+        """Add many apps at once (e.g. a benchmark library)."""
+        for appid in appids:
+            self.add_app(appid, **kwargs)
+
+    def publish_build(
+        self, appid: int, branch: str = "public", buildid: int | None = None, timeupdated: int | None = None
+    ) -> int:
+        """A developer pushes a new build to ``branch``; returns the new build id."""
+        with self.lock:
+            app = self.apps[appid]
+            old = app.branches.get(branch)
+            new_id = buildid if buildid is not None else self._next_build()
+            app.branches[branch] = FakeBranch(
+                new_id,
+                timeupdated if timeupdated is not None else self._tick(),
+                description=old.description if old else ("" if branch == "public" else f"{branch} branch"),
+            )
+            app.change_number = self._bump()
+            return new_id
+
+    def edit_metadata(self, appid: int, *, name: str | None = None, tags: list[int] | None = None,
+                      review_percentage: int | None = None) -> None:
+        """A store-page edit (name, tags, review score): a new change number, same builds."""
+        with self.lock:
+            app = self.apps[appid]
+            if name is not None:
+                app.name = name
+            app.tags = tags if tags is not None else app.tags + [random.randint(1, 9000)]
+            if review_percentage is not None:
+                app.review_percentage = review_percentage
+            app.change_number = self._bump()
+
+    def remove_app(self, appid: int) -> None:
+        """Delist an app: PICS then reports it among the unknown app ids."""
+        with self.lock:
+            self.apps.pop(appid, None)
+            self._bump()
+
+    def forget_history(self) -> None:
+        """Drop the change history: any older cursor now gets ``force_full_update``."""
+        with self.lock:
+            self.oldest_change = self._bump()
+
+    def changes_since(self, since: int) -> tuple[int, bool, list[tuple[int, int, bool]]]:
+        """``(current change number, force_full_update, [(appid, change number, needs token)])``."""
+        with self.lock:
+            if self.force_full_update or since == 0 or since < self.oldest_change:
+                return self.change_number, True, []
+            changes = sorted(
+                (app.change_number, app.appid, bool(app.token))
+                for app in self.apps.values()
+                if app.change_number > since
+            )
+            return self.change_number, False, [(appid, cn, token) for cn, appid, token in changes]

@@ -1,0 +1,93 @@
+"""Steam CM wire format for the fake: message ids, framing, headers, channel crypto."""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from typing import Any
+
+from Cryptodome.Cipher import AES
+from Cryptodome.Hash import HMAC, SHA1
+from Cryptodome.PublicKey import RSA
+from Cryptodome.Util.Padding import pad, unpad
+from steam.protobufs import steammessages_base_pb2 as base_pb2
+
+# Message ids (steam.enums.emsg.EMsg) and protocol constants.
+MULTI = 1
+HEARTBEAT = 703
+LOG_OFF = 706
+LOGON_RESPONSE = 751
+CHANNEL_ENCRYPT_REQUEST = 1303
+CHANNEL_ENCRYPT_RESPONSE = 1304
+CHANNEL_ENCRYPT_RESULT = 1305
+LOGON = 5514
+CHANGES_SINCE = 8901
+CHANGES_SINCE_RESPONSE = 8902
+PRODUCT_INFO = 8903
+PRODUCT_INFO_RESPONSE = 8904
+ACCESS_TOKENS = 8905
+ACCESS_TOKENS_RESPONSE = 8906
+PROTO_MASK = 0x80000000
+MAGIC = b"VT01"
+UNIVERSE_PUBLIC = 1
+ACCOUNT_TYPE_ANON_USER = 10
+
+KINDS = {
+    LOGON: "logon",
+    HEARTBEAT: "heartbeat",
+    CHANGES_SINCE: "changes_since",
+    PRODUCT_INFO: "product_info",
+    ACCESS_TOKENS: "access_tokens",
+    LOG_OFF: "log_off",
+}
+"""Request kinds the fake records and injects faults for (plus ``handshake``)."""
+
+_key_lock = threading.Lock()
+_fake_key: RSA.RsaKey | None = None
+
+
+def fake_key() -> RSA.RsaKey:
+    """The fake's RSA key pair (1024 bits like Steam's universe key), made once per process."""
+    global _fake_key
+    with _key_lock:
+        if _fake_key is None:
+            _fake_key = RSA.generate(1024)
+        return _fake_key
+
+
+def frame(payload: bytes) -> bytes:
+    return struct.pack("<I4s", len(payload), MAGIC) + payload
+
+
+def proto(emsg: int, body: Any, *, jobid_target: int | None = None, steamid: int = 0,
+           session_id: int = 0, eresult: int | None = None) -> bytes:
+    header = base_pb2.CMsgProtoBufHeader()
+    if steamid:
+        header.steamid = steamid
+    if session_id:
+        header.client_sessionid = session_id
+    if jobid_target is not None:
+        header.jobid_target = jobid_target
+    if eresult is not None:
+        header.eresult = eresult
+    raw = header.SerializeToString()
+    return struct.pack("<II", emsg | PROTO_MASK, len(raw)) + raw + body.SerializeToString()
+
+
+def plain(emsg: int, body: bytes) -> bytes:
+    return struct.pack("<Iqq", emsg, -1, -1) + body
+
+
+def encrypt(message: bytes, key: bytes) -> bytes:
+    prefix = os.urandom(3)
+    iv = HMAC.new(key[:16], prefix + message, SHA1).digest()[:13] + prefix
+    return AES.new(key, AES.MODE_ECB).encrypt(iv) + AES.new(key, AES.MODE_CBC, iv).encrypt(pad(message, 16))
+
+
+def decrypt(data: bytes, key: bytes) -> bytes:
+    iv = AES.new(key, AES.MODE_ECB).decrypt(data[:16])
+    message = unpad(AES.new(key, AES.MODE_CBC, iv).decrypt(data[16:]), 16)
+    if HMAC.new(key[:16], iv[-3:] + message, SHA1).digest()[:13] != iv[:13]:
+        raise ValueError("HMAC mismatch")
+    return message
