@@ -176,6 +176,22 @@ def test_circuit_breaker_trips_after_three_failures_then_retries(db_path, make_p
     assert plugin_health(open_db(db_path), "high").failures == 0
 
 
+def test_changing_a_plugins_settings_closes_its_breaker(db_path, make_pm, config):
+    """A user who fixes a bad setting need not wait out the cool-down."""
+    add(db_path, "steam", 1)
+    plugin = ExamplePlugin(catalogue={"1": 1})
+    plugin.available = "bad setting url"
+    pm = make_pm(p=plugin)
+    for _ in range(3):
+        sync_library(db_path, pm=pm, config=config)
+    assert sync_library(db_path, pm=pm, config=config).plugins[0].status == "off"
+    plugin.available = True
+    config.plugins = {"p": {"url": "http://fixed"}}
+    summary = sync_library(db_path, pm=pm, config=config)
+    assert summary.served_by() == {"p": 1}
+    assert plugin_health(open_db(db_path), "p").failures == 0
+
+
 def test_every_answer_an_error_counts_as_a_failure(db_path, make_pm, config):
     add(db_path, "gog", 1, 2)
     plugin = ExamplePlugin("gog", catalogue={"1": Problem("HTTP 503"), "2": Problem("HTTP 503")})

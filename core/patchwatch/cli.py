@@ -187,7 +187,8 @@ def plugins(obj: Context, as_json: bool) -> None:
             status = "error"
         elif backend.disabled:
             status = "disabled"
-        elif health and health.is_off():
+        elif health and health.is_off(
+                settings=state.settings_fingerprint(config.settings_for(backend.name))):
             status = f"off until {health.off_until}"
         else:
             status = "enabled"

@@ -125,6 +125,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if not db[PLUGIN_STATE].exists():
             db[PLUGIN_STATE].create(
                 {"name": str, "failures": int, "off_until": str, "last_error": str,
-                 "state": str, "updated_at": str},
+                 "state": str, "settings": str, "updated_at": str},
                 pk="name",
             )

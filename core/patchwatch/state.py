@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
@@ -185,9 +186,12 @@ class PluginHealth:
     off_until: str | None = None
     last_error: str | None = None
     state: dict[str, Any] | None = None
+    settings: str | None = None
+    """Fingerprint of the settings the failures happened with."""
 
-    def is_off(self, now: datetime | None = None) -> bool:
-        if not self.off_until:
+    def is_off(self, now: datetime | None = None, settings: str | None = None) -> bool:
+        """Whether the breaker is open; new ``settings`` (a fixed config) close it early."""
+        if not self.off_until or (settings is not None and settings != self.settings):
             return False
         now = now or datetime.now(timezone.utc)
         return datetime.fromisoformat(self.off_until) > now
@@ -199,13 +203,23 @@ def plugin_health(db: sqlite_utils.Database, name: str) -> PluginHealth:
         return PluginHealth(state={})
     row = rows[0]
     return PluginHealth(row["failures"] or 0, row["off_until"], row["last_error"],
-                        json.loads(row["state"] or "{}"))
+                        json.loads(row["state"] or "{}"), row.get("settings"))
+
+
+def settings_fingerprint(settings: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def record_failure(db: sqlite_utils.Database, name: str, error: str, *,
-                   trip_after: int, cooldown: float) -> PluginHealth:
-    """Count a failure; at ``trip_after`` in a row, switch the plugin off for ``cooldown`` s."""
+                   trip_after: int, cooldown: float, settings: str | None = None) -> PluginHealth:
+    """Count a failure; at ``trip_after`` in a row, switch the plugin off for ``cooldown`` s.
+
+    Failures under other ``settings`` (a fingerprint) are not counted against the new ones.
+    """
     health = plugin_health(db, name)
+    if settings is not None and health.settings != settings:
+        health.failures, health.off_until = 0, None
+    health.settings = settings
     health.failures += 1
     health.last_error = error
     if health.failures >= trip_after:
@@ -229,6 +243,7 @@ def _save_health(db: sqlite_utils.Database, name: str, health: PluginHealth) -> 
         db[PLUGIN_STATE].upsert({
             "name": name, "failures": health.failures, "off_until": health.off_until,
             "last_error": health.last_error, "state": json.dumps(health.state or {}),
+            "settings": health.settings,
             "updated_at": now_iso(),
         }, pk="name")
 

@@ -219,16 +219,17 @@ class _Sync:
             report.status, report.reason = "disabled", "switched off by the user"
             return games
         health = state.plugin_health(self.db, name)
-        if health.is_off():
+        settings = self.config.settings_for(name)
+        fingerprint = state.settings_fingerprint(settings)
+        if health.is_off(settings=fingerprint):
             report.status = "off"
             report.reason = f"off until {health.off_until} after repeated failures " \
                             f"(last: {health.last_error})"
             return games
-        settings = self.config.settings_for(name)
         ok, reason = self._available(name, settings)
         if not ok:
             report.status, report.reason = "unavailable", reason
-            self._fail(name, f"unavailable: {reason}")
+            self._fail(name, f"unavailable: {reason}", fingerprint)
             return games
         plugin_state = copy.deepcopy(health.state or {})
         by_id = {g.id: g for g in games}
@@ -242,12 +243,12 @@ class _Sync:
             state.record_success(self.db, name, plugin_state)
         else:
             report.status, report.reason = status, error
-            self._fail(name, error or status)
+            self._fail(name, error or status, fingerprint)
         return [g for g in games if g.id not in answered]
 
-    def _fail(self, name: str, error: str) -> None:
+    def _fail(self, name: str, error: str, settings: str) -> None:
         state.record_failure(self.db, name, error, trip_after=self.config.failures_to_trip,
-                             cooldown=self.config.cooldown)
+                             cooldown=self.config.cooldown, settings=settings)
 
     def _available(self, name: str, settings: dict[str, Any]) -> tuple[bool, str | None]:
         box: list[Any] = []
