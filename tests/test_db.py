@@ -64,3 +64,16 @@ def test_games_table_without_store_columns_is_refused(db_path):
     conn.close()
     with pytest.raises(DatabaseError, match="lacks column"):
         open_db(db_path)
+
+
+def test_database_from_an_older_patchwatch_gets_new_columns(db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE patchwatch_plugin_state (name TEXT PRIMARY KEY, failures INTEGER,"
+                 " off_until TEXT, last_error TEXT, state TEXT, updated_at TEXT)")
+    conn.execute("INSERT INTO patchwatch_plugin_state (name, failures, state)"
+                 " VALUES ('gog', 2, '{\"cursor\": 7}')")
+    conn.commit()
+    conn.close()
+    db = open_db(db_path)
+    assert "settings" in db["patchwatch_plugin_state"].columns_dict
+    assert db["patchwatch_plugin_state"].get("gog")["state"] == '{"cursor": 7}'

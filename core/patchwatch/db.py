@@ -18,6 +18,38 @@ BACKLOGIA_UPDATES = "game_depot_updates"
 BUSY_TIMEOUT_MS = 5000
 
 
+TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]] = {
+    SIGNALS: (
+        {"game_id": int, "kind": str, "value": str, "version": str, "published_at": str,
+         "is_build": int, "detail": str, "plugin": str, "first_seen": str, "last_seen": str},
+        ("game_id", "kind"), [],
+    ),
+    CHECKS: (
+        {"game_id": int, "store": str, "plugin": str, "status": str, "message": str,
+         "checked_at": str, "run_id": int},
+        "game_id", [["run_id"]],
+    ),
+    UPDATES: (
+        {"id": int, "game_id": int, "store": str, "store_id": str, "title": str, "kind": str,
+         "old_value": str, "new_value": str, "old_version": str, "version": str,
+         "published_at": str, "is_build": int, "plugin": str, "detected_at": str,
+         "run_id": int},
+        "id", [["detected_at"], ["game_id"]],
+    ),
+    RUNS: (
+        {"id": int, "started_at": str, "finished_at": str, "status": str, "stores": str,
+         "total": int, "processed": int, "pid": int, "resumed_from": int, "summary": str},
+        "id", [],
+    ),
+    PLUGIN_STATE: (
+        {"name": str, "failures": int, "off_until": str, "last_error": str, "state": str,
+         "settings": str, "updated_at": str},
+        "name", [],
+    ),
+}
+"""patchwatch's own tables: columns, primary key, indexes."""
+
+
 def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
     """Open (and if needed create) the database with WAL on and the schema in place.
 
@@ -91,40 +123,13 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                     FOREIGN KEY (game_id) REFERENCES games(id) ON DELETE CASCADE
                 )"""
             )
-        if not db[SIGNALS].exists():
-            db[SIGNALS].create(
-                {"game_id": int, "kind": str, "value": str, "version": str,
-                 "published_at": str, "is_build": int, "detail": str, "plugin": str,
-                 "first_seen": str, "last_seen": str},
-                pk=("game_id", "kind"),
-            )
-        if not db[CHECKS].exists():
-            db[CHECKS].create(
-                {"game_id": int, "store": str, "plugin": str, "status": str, "message": str,
-                 "checked_at": str, "run_id": int},
-                pk="game_id",
-            )
-            db[CHECKS].create_index(["run_id"])
-        if not db[UPDATES].exists():
-            db[UPDATES].create(
-                {"id": int, "game_id": int, "store": str, "store_id": str, "title": str,
-                 "kind": str, "old_value": str, "new_value": str, "old_version": str,
-                 "version": str, "published_at": str, "is_build": int, "plugin": str,
-                 "detected_at": str, "run_id": int},
-                pk="id",
-            )
-            db[UPDATES].create_index(["detected_at"])
-            db[UPDATES].create_index(["game_id"])
-        if not db[RUNS].exists():
-            db[RUNS].create(
-                {"id": int, "started_at": str, "finished_at": str, "status": str,
-                 "stores": str, "total": int, "processed": int, "pid": int,
-                 "resumed_from": int, "summary": str},
-                pk="id",
-            )
-        if not db[PLUGIN_STATE].exists():
-            db[PLUGIN_STATE].create(
-                {"name": str, "failures": int, "off_until": str, "last_error": str,
-                 "state": str, "settings": str, "updated_at": str},
-                pk="name",
-            )
+        for table, (columns, pk, indexes) in TABLES.items():
+            if not db[table].exists():
+                db[table].create(columns, pk=pk)
+                for index in indexes:
+                    db[table].create_index(index)
+            else:  # a database from an older patchwatch: add what is new
+                have = db[table].columns_dict
+                for column, kind in columns.items():
+                    if column not in have:
+                        db[table].add_column(column, kind)
