@@ -13,7 +13,7 @@ import sqlite_utils
 
 from .db import BACKLOGIA_UPDATES, CHECKS, PLUGIN_STATE, RUNS, SIGNALS, UPDATES
 from .library import now_iso
-from .models import Game, Problem, Result, Signal
+from .models import Game, Problem, Result
 
 
 @dataclass

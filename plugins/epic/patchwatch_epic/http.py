@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from typing import Any, Callable
 
 import requests
-import requests.adapters
+from patchwatch.http import GaveUp, RetryAfterTooLong, RetryPolicy, new_session, send_with_retries
 
 from .settings import EpicSettings
 
@@ -63,10 +62,7 @@ class Http:
                  sleep: Callable[[float], None] = time.sleep):
         self.settings = settings
         if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, settings.concurrency))
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+            session = new_session("epic", pool_size=max(10, settings.concurrency))
         self.session = session
         self.session.headers["User-Agent"] = settings.user_agent
         self.limiter = RateLimiter(settings.rate, sleep=sleep)
@@ -86,52 +82,34 @@ class Http:
         """
         settings = self.settings
         kwargs.setdefault("timeout", settings.timeout)
-        last, status = "", None
-        for attempt in range(settings.retries + 1):
+        policy = RetryPolicy(retries=settings.retries, backoff=settings.backoff,
+                             max_retry_after=settings.max_wait, max_backoff=settings.max_wait)
+
+        def send(attempt: int) -> requests.Response:
             self.limiter.wait()
             self.sent += 1
-            try:
-                response = self.session.request(method, url, **kwargs)
-            except requests.Timeout:
-                last, status, wait = f"timed out after {settings.timeout:g}s", None, None
-            except requests.ConnectionError as exc:
-                last, status, wait = f"connection failed ({_short(exc)})", None, None
+            return self.session.request(method, url, **kwargs)
+
+        try:
+            return send_with_retries(
+                send, policy, sleep=self._sleep, retry_on=(requests.Timeout, requests.ConnectionError),
+                retry_status=RETRY_STATUSES.__contains__,
+            )
+        except RetryAfterTooLong as exc:
+            raise EpicError(
+                f"{what}: Epic answered HTTP {exc.status} and asks to wait {exc.retry_after:g}s "
+                f"(more than max_wait={settings.max_wait:g}s); try again later",
+                status=exc.status, systemic=True,
+            ) from None
+        except GaveUp as exc:
+            if isinstance(exc.cause, requests.Timeout):
+                last = f"timed out after {settings.timeout:g}s"
+            elif exc.cause is not None:
+                last = f"connection failed ({_short(exc.cause)})"
             else:
-                if response.status_code not in RETRY_STATUSES:
-                    return response
-                status = response.status_code
-                last = f"HTTP {status}"
-                wait = retry_after(response.headers.get("Retry-After"))
-                if wait is not None and wait > settings.max_wait:
-                    raise EpicError(
-                        f"{what}: Epic answered {last} and asks to wait {wait:g}s "
-                        f"(more than max_wait={settings.max_wait:g}s); try again later",
-                        status=status, systemic=True,
-                    )
-            if attempt == settings.retries:
-                break
-            if wait is None:
-                wait = min(settings.backoff * 2 ** attempt, settings.max_wait)
-            self._sleep(wait)
-        raise EpicError(
-            f"{what}: {last} after {settings.retries + 1} attempt(s)", status=status, systemic=True
-        )
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+                last = f"HTTP {exc.status}"
+            raise EpicError(f"{what}: {last} after {exc.attempts} attempt(s)",
+                            status=exc.status, systemic=True) from None
 
 
 def json_body(response: requests.Response, what: str) -> Any:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+from patchwatch.settings import SettingsError, read_settings
 
 # The Epic Games Launcher's public OAuth client (the one legendary and the launcher use).
 # It is a public identifier, not a user secret: it only lets us ask for an anonymous
 # client-credentials token and refresh the user's own launcher session.
 LAUNCHER_CLIENT_ID = "34a02cf8f4414e29b15921876da36f9a"
 LAUNCHER_CLIENT_SECRET = "daafbccc737745039dffe53d94fc76cf"
-
-
-class SettingsError(ValueError):
-    """A setting has a wrong name or value; the message says which."""
 
 
 def default_legendary_user() -> str:
@@ -67,22 +65,11 @@ class EpicSettings:
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> EpicSettings:
         """Check names and coerce values (environment overrides are strings)."""
         raw = dict(raw or {})
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise SettingsError(
-                f"unknown epic setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            values[name] = _coerce(name, value, type(getattr(cls, name)))
-        if "legendary_user" not in raw:
-            values["legendary_user"] = default_legendary_user()
-        settings = cls(**values)
-        settings._validate()
-        return settings
+        raw.setdefault("legendary_user", default_legendary_user())
+        return read_settings(cls, raw, plugin="epic")
 
-    def _validate(self) -> None:
+    def validate(self) -> None:
+        """Called by :func:`read_settings`: checks the types alone do not make."""
         for name in ("oauth_url", "launcher_url", "catalog_url"):
             url = getattr(self, name)
             if not url.startswith(("http://", "https://")):
@@ -99,26 +86,3 @@ class EpicSettings:
         """Join a base URL setting and an API path."""
         return getattr(self, base).rstrip("/") + path
 
-
-def _coerce(name: str, value: Any, kind: type) -> Any:
-    try:
-        if kind is bool:
-            if isinstance(value, str):
-                lowered = value.strip().lower()
-                if lowered in {"1", "true", "yes", "on"}:
-                    return True
-                if lowered in {"0", "false", "no", "off", ""}:
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if kind is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(value)
-        if kind is float:
-            return float(value)
-        return "" if value is None else str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(
-            f"epic setting {name} must be a {kind.__name__}, got {value!r}"
-        ) from None

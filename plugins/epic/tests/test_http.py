@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from patchwatch_epic.http import Http, RateLimiter, retry_after
+from patchwatch.http import retry_after_seconds as retry_after
+from patchwatch_epic.http import Http, RateLimiter
 from patchwatch_epic.settings import EpicSettings
 
 

@@ -6,8 +6,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Iterable, Iterator
 
 from patchwatch import Game, Problem, Result
+from patchwatch.http import new_session
 
-from .client import FetchError, Host, HostDown, new_session
+from .client import PLUGIN, FetchError, Host, HostDown
 from .settings import Settings
 from .sources import SOURCE_CLASSES, Source, Unknown
 
@@ -18,7 +19,7 @@ class Checker:
     def __init__(self, settings: Settings):
         self.settings = settings
         enabled = settings.enabled()
-        self.session = new_session(max((settings.concurrency(n) for n in enabled), default=1))
+        self.session = new_session(PLUGIN, pool_size=max((settings.concurrency(n) for n in enabled), default=1))
         self.sources: list[Source] = []
         for name in enabled:
             host = Host(name, self.session, settings, settings.interval(name), settings.concurrency(name))

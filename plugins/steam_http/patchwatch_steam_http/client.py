@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 
-import patchwatch
 import requests
+from patchwatch.http import GaveUp, HostGate, RetryAfterTooLong, RetryPolicy, send_with_retries
 from pyrate_limiter import Limiter, Rate, SingleBucketFactory, StateBucket, TokenBucket
-from requests.adapters import HTTPAdapter
 
 from .settings import Settings
 
-USER_AGENT = f"patchwatch/{patchwatch.__version__} (+steam_http)"
+PLUGIN = "steam_http"
 
 
 class FetchError(Exception):
@@ -37,37 +34,12 @@ class HostDown(FetchError):
         super().__init__(message, transport=True)
 
 
-def new_session(pool_size: int) -> requests.Session:
-    """One shared session: keep-alive connections, a clear User-Agent, no hidden retries."""
-    session = requests.Session()
-    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
 def _token_bucket(interval: float) -> Limiter | None:
     """At most one request per ``interval`` seconds, evenly spaced (burst of one)."""
     if interval <= 0:
         return None
     bucket = StateBucket([Rate(1, max(1, round(interval * 1000)), burst=1)], algorithm=TokenBucket())
     return Limiter(SingleBucketFactory(bucket, schedule_leak=False), buffer_ms=1)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
 
 
 class Host:
@@ -83,7 +55,7 @@ class Host:
         self._bucket = _token_bucket(interval)
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
-        self._paused_until = 0.0
+        self._gate = HostGate()
         self._failures = 0
         self.down: str | None = None
         """Why the host was taken out of this sync (None while it is in)."""
@@ -91,18 +63,6 @@ class Host:
         self.retried = 0
 
     # -- state shared between threads -------------------------------------------
-    def _pause(self, seconds: float) -> None:
-        with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-    def _wait_for_pause(self) -> None:
-        while True:
-            with self._lock:
-                wait = self._paused_until - time.monotonic()
-            if wait <= 0:
-                return
-            time.sleep(wait)
-
     def _succeeded(self) -> None:
         with self._lock:
             self._failures = 0
@@ -126,48 +86,43 @@ class Host:
         the host is out of this sync.
         """
         s = self.settings
-        error = "no attempt"
-        for attempt in range(s.retries + 1):
-            if self.down:
-                raise HostDown(f"{self.name} skipped for this sync ({self.down})")
-            self._wait_for_pause()
-            wait: float | None = None
+        policy = RetryPolicy(retries=s.retries, backoff=s.backoff, max_retry_after=s.max_retry_after)
+
+        def send(attempt: int) -> requests.Response:
             with self._slots:
-                if self.down:  # went out while this thread waited for a slot
-                    raise HostDown(f"{self.name} skipped for this sync ({self.down})")
+                self._check_up()  # went out while this thread waited for a slot?
                 if self._bucket is not None:
                     self._bucket.try_acquire(self.name)
                 with self._lock:
                     self.requests += 1
                     self.retried += attempt > 0
-                try:
-                    response = self.session.get(url, params=params, timeout=s.timeout)
-                except requests.Timeout:
-                    error = f"no answer within {s.timeout:g} s"
-                except requests.RequestException as exc:
-                    error = f"connection failed ({type(exc).__name__})"
-                else:
-                    if response.status_code != 429 and response.status_code < 500:
-                        self._succeeded()
-                        return response
-                    error = f"HTTP {response.status_code}"
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
-                    response.close()
-            if wait is None:
-                wait = s.backoff * 2 ** attempt
-            elif wait > s.max_retry_after:
-                reason = f"{error} asking to wait {wait:g} s (more than max_retry_after)"
-                self.take_down(reason)
-                raise FetchError(f"{self.name}: {reason}", transport=True)
-            if error == "HTTP 429":
-                self._pause(wait)  # the whole host waits, not only this thread
-            elif attempt < s.retries:
-                time.sleep(wait)
-            if attempt == s.retries:
-                break
-        self._failed(error)
-        raise FetchError(f"{self.name}: {error}" + (f" after {s.retries + 1} attempts" if s.retries else ""),
-                         transport=True)
+                return self.session.get(url, params=params, timeout=s.timeout)
+
+        try:
+            response = send_with_retries(send, policy, gate=self._gate,
+                                         before_attempt=lambda attempt: self._check_up())
+        except RetryAfterTooLong as exc:
+            reason = f"HTTP {exc.status} asking to wait {exc.retry_after:g} s (more than max_retry_after)"
+            self.take_down(reason)
+            raise FetchError(f"{self.name}: {reason}", transport=True) from None
+        except GaveUp as exc:
+            error = self._describe(exc)
+            self._failed(error)
+            raise FetchError(f"{self.name}: {error}" + (f" after {s.retries + 1} attempts" if s.retries else ""),
+                             transport=True) from None
+        self._succeeded()
+        return response
+
+    def _check_up(self) -> None:
+        if self.down:
+            raise HostDown(f"{self.name} skipped for this sync ({self.down})")
+
+    def _describe(self, exc: GaveUp) -> str:
+        if isinstance(exc.cause, requests.Timeout):
+            return f"no answer within {self.settings.timeout:g} s"
+        if exc.cause is not None:
+            return f"connection failed ({type(exc.cause).__name__})"
+        return f"HTTP {exc.status}"
 
     def probe(self, url: str) -> str | None:
         """One quick request outside the limits; None if the host answers, else why not."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Mapping
+
+from patchwatch.settings import SettingsError, read_settings
 
 MIRROR_URL = "https://api.steamcmd.net"
 NEWS_URL = "https://api.steampowered.com"
@@ -11,10 +13,6 @@ STORE_URL = "https://store.steampowered.com"
 
 SOURCES = ("mirror", "news", "appdetails")
 """The signals, best first. Each can be switched off with its own boolean setting."""
-
-
-class SettingsError(ValueError):
-    """A setting has a value the plugin cannot use."""
 
 
 @dataclass(frozen=True)
@@ -63,25 +61,10 @@ class Settings:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> "Settings":
         """Read settings; strings (from the environment) are coerced, unknown keys are errors."""
-        raw = dict(raw or {})
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise SettingsError(f"unknown steam_http setting(s): {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for key, value in raw.items():
-            default = getattr(cls, key)
-            try:
-                values[key] = _coerce(value, type(default))
-            except (TypeError, ValueError):
-                raise SettingsError(
-                    f"steam_http setting {key}={value!r} is not a valid {type(default).__name__}"
-                ) from None
-        settings = cls(**values)
-        settings._validate()
-        return settings
+        return read_settings(cls, raw, plugin="steam_http")
 
-    def _validate(self) -> None:
+    def validate(self) -> None:
+        """Called by :func:`read_settings`: ranges the types alone do not catch."""
         for name in ("mirror_interval", "news_interval", "appdetails_interval", "backoff"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"steam_http setting {name} must not be negative")
@@ -105,24 +88,3 @@ class Settings:
 
     def concurrency(self, source: str) -> int:
         return getattr(self, f"{source}_concurrency")
-
-
-def _coerce(value: Any, kind: type) -> Any:
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off", ""}:
-            return False
-        raise ValueError(value)
-    if kind is int:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(value)
-        return int(str(value).strip()) if isinstance(value, str) else int(value)
-    if kind is float:
-        if isinstance(value, bool):
-            raise ValueError(value)
-        return float(value)
-    return str(value)
