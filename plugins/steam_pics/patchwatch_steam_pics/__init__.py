@@ -28,9 +28,12 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
 
     try:
         config = Settings.from_mapping(settings)
+    except SettingsError as exc:
+        return f"bad settings: {exc}"
+    try:
         session = session_for(config)
         wait(session.submit(_noop), config.connect_timeout + 2)
-    except (PicsError, SettingsError) as exc:
+    except PicsError as exc:
         return str(exc)
     return True
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-DEFAULT_SERVERS = "cm0.steampowered.com:27017"
+from patchwatch.settings import SettingsError, read_settings, setting
+
+__all__ = ["Settings", "SettingsError", "parse_servers", "parse_branches"]
+
+DEFAULT_SERVERS = (("cm0.steampowered.com", 27017),)
 """The host the ``steam`` library's own DNS bootstrap uses; override with ``cm_servers``."""
 DEFAULT_BATCH_SIZE = 250
 """Apps per product-info request; the fastest measured against the fake (see README)."""
@@ -14,13 +18,10 @@ DEFAULT_IN_FLIGHT = 4
 """Product-info requests sent before waiting for the first answer."""
 
 
-class SettingsError(ValueError):
-    """A setting has a value the plugin cannot use."""
-
-
 @dataclass(frozen=True)
 class Settings:
-    servers: tuple[tuple[str, int], ...]
+    cm_servers: tuple[tuple[str, int], ...] = setting(
+        DEFAULT_SERVERS, parse=lambda value: parse_servers(value), expected="host:port, ...")
     """CM servers to use, in order (``cm_servers = "host:port, host:port"``)."""
     connect_timeout: float = 10.0
     """Seconds to connect, secure the channel and log on before giving up."""
@@ -31,47 +32,31 @@ class Settings:
     retry_backoff: float = 1.0
     """Seconds to wait after a failed logon before trying again; doubles per failure."""
     retry_backoff_max: float = 60.0
-    branches: Mapping[int, str] = field(default_factory=dict)
+    branches: Mapping[int, str] | None = setting(
+        None, parse=lambda value: parse_branches(value), expected="a table of app id -> branch")
     """Branch to track per app id (``public`` when absent)."""
 
+    def validate(self) -> None:
+        for key in ("connect_timeout", "request_timeout", "batch_size", "in_flight"):
+            if getattr(self, key) <= 0:
+                raise SettingsError(f"steam_pics setting {key} must be positive, "
+                                    f"got {getattr(self, key)!r}")
+        for key in ("retry_backoff", "retry_backoff_max"):
+            if getattr(self, key) < 0:
+                raise SettingsError(f"steam_pics setting {key} must not be negative, "
+                                    f"got {getattr(self, key)!r}")
+
+    @property
+    def servers(self) -> tuple[tuple[str, int], ...]:
+        return self.cm_servers
+
     def branch(self, appid: int) -> str:
-        return self.branches.get(appid, "public")
+        return (self.branches or {}).get(appid, "public")
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any] | None) -> "Settings":
         """Read the plugin's config section; values from the environment arrive as strings."""
-        settings = settings or {}
-        try:
-            return cls(
-                servers=parse_servers(settings.get("cm_servers", DEFAULT_SERVERS)),
-                connect_timeout=_positive(settings, "connect_timeout", 10.0, float),
-                request_timeout=_positive(settings, "request_timeout", 30.0, float),
-                batch_size=int(_positive(settings, "batch_size", DEFAULT_BATCH_SIZE, int)),
-                in_flight=int(_positive(settings, "in_flight", DEFAULT_IN_FLIGHT, int)),
-                retry_backoff=_number(settings, "retry_backoff", 1.0),
-                retry_backoff_max=_number(settings, "retry_backoff_max", 60.0),
-                branches=parse_branches(settings.get("branches", {})),
-            )
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"steam_pics settings: {exc}") from None
-
-
-def _number(settings: Mapping[str, Any], key: str, default: float) -> float:
-    value = settings.get(key, default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key} must be a number, got {value!r}") from None
-    if number < 0:
-        raise ValueError(f"{key} must not be negative, got {value!r}")
-    return number
-
-
-def _positive(settings: Mapping[str, Any], key: str, default: float, kind: type) -> float:
-    number = _number(settings, key, default)
-    if number <= 0 or (kind is int and number != int(number)):
-        raise ValueError(f"{key} must be a positive {kind.__name__}, got {settings.get(key)!r}")
-    return kind(number)
+        return read_settings(cls, settings, plugin="steam_pics")
 
 
 def parse_servers(value: Any) -> tuple[tuple[str, int], ...]:

@@ -195,7 +195,7 @@ def test_settings_come_as_strings_from_the_environment() -> None:
                                  {"connect_timeout": "-1"}, {"branches": "440"}, {"cm_servers": ""}])
 def test_bad_settings_make_it_unavailable_with_a_reason(bad: dict) -> None:
     reason = is_available(bad)
-    assert isinstance(reason, str) and reason.startswith("steam_pics settings:")
+    assert isinstance(reason, str) and reason.startswith("bad settings: steam_pics setting")
 
 
 def _game(appid: int) -> Any:
