@@ -319,3 +319,28 @@ def test_summary_json_is_serialisable(db_path, make_pm, config):
                            config=config)
     data = json.loads(json.dumps(summary.to_dict()))
     assert data["checked"] == 1 and data["plugins"][0]["name"] == "p"
+
+
+def test_a_sync_running_in_another_process_is_not_run_twice(db_path, make_pm, config):
+    import subprocess
+    import sys
+
+    from patchwatch.library import now_iso
+    from patchwatch.sync import SyncBusy
+
+    add(db_path, "steam", 1)
+    plugin = ExamplePlugin(catalogue={"1": 1})
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        db = open_db(db_path)
+        db["patchwatch_runs"].insert({"started_at": now_iso(), "status": "running",
+                                      "pid": other.pid})
+        with pytest.raises(SyncBusy, match=f"pid {other.pid}"):
+            sync_library(db_path, pm=make_pm(p=plugin), config=config)
+        assert plugin.calls == []
+    finally:
+        other.kill()
+        other.wait()
+    # Its process is gone: the run counts as interrupted and the next sync goes ahead.
+    summary = sync_library(db_path, pm=make_pm(p=plugin), config=config)
+    assert summary.checked == 1 and summary.resumed_from == 1

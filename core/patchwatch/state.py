@@ -150,15 +150,20 @@ def update_run(db: sqlite_utils.Database, run_id: int, **values: Any) -> None:
         db[RUNS].update(run_id, values)
 
 
-def interrupted_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
-    """The newest run that did not finish (interrupted, or its process died)."""
+def unfinished_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    """The newest run if it did not finish (interrupted, crashed, or still going)."""
     rows = list(db.query(f"SELECT * FROM {RUNS} ORDER BY id DESC LIMIT 1"))
     if not rows or rows[0]["status"] not in ("running", "interrupted"):
         return None
-    run = rows[0]
-    if run["status"] == "running" and run["pid"] != os.getpid() and _alive(run["pid"]):
-        return None  # another process is syncing right now
-    return run
+    return rows[0]
+
+
+def running_elsewhere(run: dict[str, Any], stale_after: float = 12 * 3600) -> bool:
+    """Whether ``run`` is being carried out right now by another live process."""
+    if run["status"] != "running" or run["pid"] == os.getpid() or not _alive(run["pid"]):
+        return False
+    started = datetime.fromisoformat(run["started_at"])
+    return (datetime.now(timezone.utc) - started).total_seconds() < stale_after
 
 
 def _alive(pid: int | None) -> bool:

@@ -17,12 +17,17 @@ import sqlite_utils
 from . import state
 from .config import Config, load_config
 from .db import database_error, open_db
+from .errors import PatchwatchError
 from .library import load_games, now_iso
 from .models import Game, Problem, Signal
 from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
 from .state import UpdateRecord
 
 Progress = Callable[[int, int], None]
+
+
+class SyncBusy(PatchwatchError):
+    """Another process is syncing the same database."""
 FLUSH_EVERY = 200
 FLUSH_SECONDS = 0.5
 
@@ -144,7 +149,14 @@ class _Sync:
     def run(self, resume: bool) -> SyncSummary:
         started = time.monotonic()
         games = load_games(self.db, self.stores)
-        previous = state.interrupted_run(self.db) if resume else None
+        previous = state.unfinished_run(self.db)
+        if previous is not None and state.running_elsewhere(previous):
+            raise SyncBusy(
+                f"another patchwatch sync (pid {previous['pid']}, started "
+                f"{previous['started_at']}) is running on {self.path}; try again when it ends"
+            )
+        if not resume:
+            previous = None
         skip: set[int] = set()
         if previous is not None:
             skip = state.checked_in_run(self.db, previous["id"]) & {g.id for g in games}
