@@ -9,48 +9,16 @@ from patchwatch.library import load_games
 from patchwatch.db import open_db
 from patchwatch.sync import sync_library
 from patchwatch.testing import ExamplePlugin
-
-BACKLOGIA_GAMES = """
-CREATE TABLE games (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    store TEXT NOT NULL,
-    store_id TEXT,
-    description TEXT,
-    cover_image TEXT,
-    playtime_hours REAL,
-    extra_data TEXT,
-    added_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-    last_modified TEXT,
-    hidden BOOLEAN DEFAULT 0,
-    UNIQUE(store, store_id)
-)"""
-
-BACKLOGIA_DEPOT_UPDATES = """
-CREATE TABLE game_depot_updates (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    game_id INTEGER NOT NULL,
-    depot_id TEXT,
-    manifest_id TEXT,
-    update_timestamp TIMESTAMP,
-    fetched_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-    FOREIGN KEY (game_id) REFERENCES games(id) ON DELETE CASCADE
-)"""
-
+from patchwatch.testing.backlogia import create_backlogia_db
 
 def make_backlogia(path):
+    create_backlogia_db(path, [
+        {"name": "Dota 2", "store": "steam", "store_id": "570", "playtime_hours": 12.5},
+        {"name": "Fortnite", "store": "epic", "store_id": "Fortnite",
+         "extra_data": json.dumps({"namespace": "fn", "catalog_item_id": "abc"})},
+        {"name": "Local thing", "store": "local", "store_id": "x"},
+    ])
     conn = sqlite3.connect(path)
-    conn.execute(BACKLOGIA_GAMES)
-    conn.execute(BACKLOGIA_DEPOT_UPDATES)
-    conn.executemany(
-        "INSERT INTO games (name, store, store_id, extra_data, playtime_hours) VALUES (?,?,?,?,?)",
-        [("Dota 2", "steam", "570", None, 12.5),
-         ("Fortnite", "epic", "Fortnite",
-          json.dumps({"namespace": "fn", "catalog_item_id": "abc"}), 0),
-         ("Local thing", "local", "x", None, 0)],
-    )
-    conn.commit()
     schema = conn.execute("SELECT sql FROM sqlite_master WHERE name='games'").fetchone()[0]
     conn.close()
     return schema

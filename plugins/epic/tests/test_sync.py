@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import patchwatch_epic
 import pytest
 from patchwatch.config import Config
 from patchwatch.plugins import new_plugin_manager
 from patchwatch.sync import sync_library
-
-BACKLOGIA_GAMES = """
-CREATE TABLE games (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    store TEXT NOT NULL,
-    store_id TEXT,
-    description TEXT,
-    last_modified TEXT,
-    extra_data TEXT,
-    added_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-    UNIQUE(store, store_id)
-)
-"""
+from patchwatch.testing.backlogia import create_backlogia_db
 
 
 @pytest.fixture
@@ -31,17 +15,12 @@ def library(epic, tmp_path):
     """A Backlogia database with three Epic games, rows written the way Backlogia writes them."""
     for name in ("Fig", "Sugar", "Salt"):
         epic.add_game(name)
-    path = tmp_path / "backlogia.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute(BACKLOGIA_GAMES)
-        for item in epic.items.values():
-            row = item.backlogia_row()
-            conn.execute(
-                "INSERT INTO games (name, store, store_id, last_modified, extra_data) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (row["name"], row["store"], row["store_id"], item.last_modified, row["extra_data"]))
-    conn.close()
-    return path
+    rows = []
+    for item in epic.items.values():
+        row = item.backlogia_row()
+        rows.append({"name": row["name"], "store": row["store"], "store_id": row["store_id"],
+                     "last_modified": item.last_modified, "extra_data": row["extra_data"]})
+    return create_backlogia_db(tmp_path / "backlogia.db", rows)
 
 
 def sync(path, settings):
