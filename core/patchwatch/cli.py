@@ -324,7 +324,3 @@ def games_list(obj: Context, store: str | None, as_json: bool) -> None:
         signals = ", ".join(f"{k}={v}" for k, v in row["signals"].items()) or "-"
         click.echo(f"{row['id']:>6} {row['store']}:{row['store_id']} {row['title'] or ''}  "
                    f"{signals}  {row['status'] or 'never checked'}")
-
-
-def main() -> None:  # pragma: no cover
-    cli()

@@ -84,10 +84,6 @@ class SyncSummary:
         """Updates that are real new builds."""
         return [u for u in self.updates if u.is_build]
 
-    @property
-    def failed(self) -> list[GameFailure]:
-        return self.failures
-
     def served_by(self) -> dict[str, int]:
         return {p.name: p.answered for p in self.plugins if p.answered}
 
@@ -244,10 +240,9 @@ class _Sync:
             self._fail(name, f"unavailable: {reason}", fingerprint)
             return games
         plugin_state = copy.deepcopy(health.state or {})
-        by_id = {g.id: g for g in games}
         answered: set[int] = set()
-        status, error = self._stream(name, games, settings, plugin_state, run_id, by_id,
-                                     answered, report, summary)
+        status, error = self._stream(name, games, settings, plugin_state, run_id, answered,
+                                     report, summary)
         report.answered = len(answered)
         if status == "ok" and report.signals == 0 and 0 < report.errors == report.answered:
             status, error = "failed", "every game it answered was an error"
@@ -284,10 +279,13 @@ class _Sync:
         return False, answer if isinstance(answer, str) and answer else "reported unavailable"
 
     def _stream(self, name: str, games: list[Game], settings: dict[str, Any],
-                plugin_state: dict[str, Any], run_id: int, by_id: dict[int, Game],
-                answered: set[int], report: PluginReport,
-                summary: SyncSummary) -> tuple[str, str | None]:
-        """Run the plugin in a worker thread and record its answers as they arrive."""
+                plugin_state: dict[str, Any], run_id: int, answered: set[int],
+                report: PluginReport, summary: SyncSummary) -> tuple[str, str | None]:
+        """Run the plugin in a worker thread and record its answers as they arrive.
+
+        Adds the id of every game it answered to ``answered``.
+        """
+        by_id = {g.id: g for g in games}
         answers: queue.Queue[tuple[str, Any]] = queue.Queue()
         stop = threading.Event()
 
