@@ -77,17 +77,17 @@ def add_game(
 def add_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]]) -> list[int]:
     """Add many games in one transaction; each needs ``store`` and ``store_id``."""
     rows = [_validated(g, n) for n, g in enumerate(games, 1)]
-    title = _title_column(db)
-    ids: list[int] = []
     try:
-        _insert(db, rows, title, ids)
+        return _insert(db, rows)
     except sqlite3.Error as exc:
         raise database_error(db_file(db), exc) from None
-    return ids
 
 
-def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, Any]],
-            title: str | None, ids: list[int]) -> None:
+def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, Any]]) -> list[int]:
+    columns = db["games"].columns_dict
+    title = _title_column(db)
+    added_at = now_iso()
+    ids: list[int] = []
     with db.atomic():
         for store, store_id, name, extra in rows:
             found = list(db.query(
@@ -98,12 +98,12 @@ def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, An
             record: dict[str, Any] = {"store": store, "store_id": store_id}
             if title and name is not None:
                 record[title] = name
-            columns = db["games"].columns_dict
             if extra and "extra_data" in columns:
                 record["extra_data"] = json.dumps(extra)
             if "added_at" in columns:
-                record["added_at"] = now_iso()
+                record["added_at"] = added_at
             ids.append(db["games"].insert(record).last_pk)
+    return ids
 
 
 def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, Any]:
