@@ -188,7 +188,7 @@ def plugins(obj: Context, as_json: bool) -> None:
         elif backend.disabled:
             status = "disabled"
         elif health and health.is_off(
-                settings=state.settings_fingerprint(config.settings_for(backend.name))):
+                settings=state.settings_fingerprint(config.settings_for(backend.name, backend.store))):
             status = f"off until {health.off_until}"
         else:
             status = "enabled"

@@ -40,6 +40,9 @@ class Config:
 
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     """``[plugins.<name>]`` sections: each plugin's own settings."""
+    stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[stores.<store>]`` sections: settings every plugin of that store gets (e.g. the
+    Steam branch to track), so they are written once; a plugin's own section wins."""
     disable: set[str] = field(default_factory=set)
     """Plugins switched off (``PATCHWATCH_DISABLE=a,b`` adds to it)."""
     priorities: dict[str, int] = field(default_factory=dict)
@@ -62,9 +65,10 @@ class Config:
         raw = self._environ().get(ENV_DISABLE, "")
         return set(self.disable) | {n.strip() for n in raw.split(",") if n.strip()}
 
-    def settings_for(self, name: str) -> dict[str, Any]:
-        """A plugin's settings: its config section, then ``PATCHWATCH_<NAME>_<KEY>`` overrides."""
-        settings = dict(self.plugins.get(name, {}))
+    def settings_for(self, name: str, store: str | None = None) -> dict[str, Any]:
+        """A plugin's settings: its store's section, its own section, then
+        ``PATCHWATCH_<NAME>_<KEY>`` overrides."""
+        settings = {**self.stores.get(store or "", {}), **self.plugins.get(name, {})}
         prefix = f"PATCHWATCH_{name.upper()}_"
         for key, value in self._environ().items():
             if key.startswith(prefix) and len(key) > len(prefix):
@@ -89,18 +93,20 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Config:
     """Validate a parsed config file."""
-    known = {"plugins", "disable", "priority", "cooldown", "failures_to_trip", "timeout",
+    known = {"plugins", "stores", "disable", "priority", "cooldown", "failures_to_trip", "timeout",
              "availability_timeout"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
     try:
         plugins = {str(k): dict(v) for k, v in dict(data.get("plugins", {})).items()}
+        stores = {str(k): dict(v) for k, v in dict(data.get("stores", {})).items()}
         disable = data.get("disable", [])
         if isinstance(disable, str):
             disable = [disable]
         config = Config(
             plugins=plugins,
+            stores=stores,
             disable={str(n) for n in disable},
             priorities={str(k): int(v) for k, v in dict(data.get("priority", {})).items()},
             cooldown=float(data.get("cooldown", 900.0)),

@@ -227,7 +227,7 @@ class _Sync:
             report.status, report.reason = "disabled", "switched off by the user"
             return games
         health = state.plugin_health(self.db, name)
-        settings = self.config.settings_for(name)
+        settings = self.config.settings_for(name, backend.store)
         fingerprint = state.settings_fingerprint(settings)
         if health.is_off(settings=fingerprint):
             report.status = "off"
