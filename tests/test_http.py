@@ -208,3 +208,22 @@ def test_a_later_instant_wins():
     start = time.monotonic()
     gate.wait()
     assert time.monotonic() - start >= 0.25
+
+
+def test_a_store_may_say_the_wait_in_its_body(fake_store, session):
+    """``wait_from`` reads the wait where the store puts it (Epic: a 429's error body)."""
+    fake_store.route("GET", "/item", {"id": 1})
+    fake_store.fail("/item", Response(429, json={"wait": 0.5}), times=1)
+    slept: list[float] = []
+
+    def body_wait(response):
+        return float(response.json()["wait"])
+
+    response = send_with_retries(getter(session, f"{fake_store.url}/item"), FAST,
+                                 sleep=slept.append, wait_from=body_wait)
+    assert response.json() == {"id": 1}
+    assert slept == [0.5], "the body's wait, not the 0.01 s backoff"
+    fake_store.fail("/item", Response(429, json={"wait": 60}), times=1)
+    with pytest.raises(RetryAfterTooLong):
+        send_with_retries(getter(session, f"{fake_store.url}/item"), FAST,
+                          sleep=slept.append, wait_from=body_wait)

@@ -64,6 +64,13 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+def retry_after_header(response: requests.Response) -> float | None:
+    """The wait a ``Retry-After`` header asks for: the default ``wait_from`` of
+    :func:`send_with_retries`. A store that says it elsewhere (in its error body)
+    passes its own reader, which may fall back to this one."""
+    return retry_after_seconds(response.headers.get("Retry-After"))
+
+
 class HostGate:
     """Holds every worker of one host back until a shared instant (a 429's Retry-After).
 
@@ -152,12 +159,14 @@ def send_with_retries(
     sleep: Callable[[float], object] = time.sleep,
     retry_on: tuple[type[BaseException], ...] = (requests.RequestException,),
     retry_status: Callable[[int], bool] = is_retryable_status,
+    wait_from: Callable[[requests.Response], float | None] = retry_after_header,
 ) -> requests.Response:
     """Call ``send(attempt)`` until it returns an answer that is not worth retrying.
 
     Each attempt runs ``before_attempt(attempt)`` (raise there to stop), waits for
     ``gate``, then calls ``send``. An exception in ``retry_on`` or a status for which
-    ``retry_status`` is true is retried after the Retry-After of the answer, else after
+    ``retry_status`` is true is retried after the wait the answer asks for
+    (``wait_from(response)``, by default its Retry-After), else after
     ``policy.backoff_for(attempt)``. A 429 closes ``gate`` for that long, so every worker
     of the host waits; other waits ``sleep`` this thread. Returns the first other answer
     (2xx, 3xx, 4xx: the caller judges it). Raises :class:`RetryAfterTooLong` at once when
@@ -180,7 +189,7 @@ def send_with_retries(
             if not retry_status(response.status_code):
                 return response
             status, cause = response.status_code, None
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            wait = wait_from(response)
             response.close()
             if wait is not None and wait > policy.max_retry_after:
                 raise RetryAfterTooLong(attempts=attempt + 1, status=status, cause=None,
