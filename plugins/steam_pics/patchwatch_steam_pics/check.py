@@ -108,7 +108,7 @@ def _last_answer(games: list[Game], branch: str, problem: list[str] | None) -> R
         status, message, problem_branch = problem
         return Problem(message, status=status) if problem_branch == branch else None
     for game in games:
-        last = game.signals.get("buildid")
+        last = game.signals.get(pics.signal_kind(branch))
         if (isinstance(last, Signal) and isinstance(last.detail, Mapping)
                 and last.detail.get("branch") == branch and "change_number" in last.detail):
             return last

@@ -124,6 +124,12 @@ def fetch(client: Any, appids: list[int], tokens: dict[int, int], timeout: float
 # -- reading answers (any thread) --------------------------------------------------------
 
 
+def signal_kind(branch: str) -> str:
+    """``buildid`` for the public branch (unchanged), ``buildid@<branch>`` for any other:
+    a change of tracked branch starts a new baseline instead of looking like a new build."""
+    return "buildid" if branch == "public" else f"buildid@{branch}"
+
+
 def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem:
     """The build signal of ``appid`` on ``branch`` from a product-info answer."""
     if appid in fetched.unknown:
@@ -147,7 +153,7 @@ def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem:
                            + (f" (branches: {names})" if names else ""))
         return Problem(f"Steam lists no public build for app {appid}", status="hidden")
     return Signal(
-        kind="buildid",
+        kind=signal_kind(branch),
         value=str(int(found["buildid"])),
         published_at=_iso(found.get("timeupdated")),
         detail={"branch": branch, "change_number": entry.change_number},

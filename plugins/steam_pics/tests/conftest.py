@@ -55,8 +55,8 @@ class MiniCore:
                 self.signals.setdefault(game_id, {})[result.kind] = result
         return self.results
 
-    def build(self, game_id: int) -> str | None:
-        signal = self.signals.get(game_id, {}).get("buildid")
+    def build(self, game_id: int, kind: str = "buildid") -> str | None:
+        signal = self.signals.get(game_id, {}).get(kind)
         return signal.value if signal else None
 
 

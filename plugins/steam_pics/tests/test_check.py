@@ -173,10 +173,10 @@ def test_branch_setting_tracks_another_branch(steam_cm: FakeSteamCM, settings: d
     assert results[2].detail["branch"] == "public"
     steam_cm.catalogue.publish_build(90, branch="public", buildid=101)
     core.sync(settings)
-    assert core.build(1) == "200"
+    assert core.build(1, "buildid@beta") == "200"
     steam_cm.catalogue.publish_build(90, branch="beta", buildid=201)
     core.sync(settings)
-    assert core.build(1) == "201"
+    assert core.build(1, "buildid@beta") == "201"
 
 
 def test_missing_branch_is_an_error_naming_the_branches(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
@@ -193,7 +193,7 @@ def test_switching_branch_refetches(steam_cm: FakeSteamCM, settings: dict, mini_
     steam_cm.reset_records()
     core.sync({**settings, "branches": {10: "beta"}})
     assert steam_cm.requested_appids() == [10]
-    assert core.build(1) == "555"
+    assert core.build(1, "buildid@beta") == "555"
 
 
 def test_many_parts_and_compressed_answers(mini_core: type) -> None:
