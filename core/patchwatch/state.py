@@ -153,7 +153,7 @@ def update_run(db: sqlite_utils.Database, run_id: int, **values: Any) -> None:
 def unfinished_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
     """The newest run if it did not finish (interrupted, crashed, or still going)."""
     rows = list(db.query(f"SELECT * FROM {RUNS} ORDER BY id DESC LIMIT 1"))
-    if not rows or rows[0]["status"] not in ("running", "interrupted"):
+    if not rows or rows[0]["status"] not in ("running", "interrupted", "cancelled"):
         return None
     return rows[0]
 

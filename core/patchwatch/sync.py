@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import queue
 import sqlite3
@@ -23,11 +24,26 @@ from .models import Game, Problem, Signal
 from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
 from .state import UpdateRecord
 
-Progress = Callable[[int, int], None]
+Progress = Callable[..., None]
+"""``progress(done, total)`` or ``progress(done, total, message)``: games processed so far,
+games in the run, and (if the callable takes a third argument) a short line saying what
+the sync is doing (``steam: checking 120 games with steam_pics``)."""
+
+Cancel = threading.Event | Callable[[], bool]
+"""Something that says the host wants the sync to stop: an event (``is_set()``) or a
+callable returning True."""
+CANCEL_POLL_SECONDS = 0.2
+"""A cancel callable is asked at most this often (it may query the host's database)."""
 
 
 class SyncBusy(PatchwatchError):
     """Another process is syncing the same database."""
+
+
+class _Cancelled(Exception):
+    """The host asked the sync to stop (raised and caught inside the sync)."""
+
+
 FLUSH_EVERY = 200
 FLUSH_SECONDS = 0.5
 
@@ -39,7 +55,8 @@ class PluginReport:
     name: str
     store: str
     status: str
-    """``ok``, ``unavailable``, ``failed``, ``timeout``, ``disabled``, ``off``, ``not_needed``."""
+    """``ok``, ``unavailable``, ``failed``, ``timeout``, ``disabled``, ``off``, ``not_needed``,
+    ``cancelled``."""
     reason: str | None = None
     offered: int = 0
     answered: int = 0
@@ -78,6 +95,9 @@ class SyncSummary:
     resumed_from: int | None = None
     skipped_resumed: int = 0
     seconds: float = 0.0
+    cancelled: bool = False
+    """True when the host cancelled the sync: what was fetched is saved, the run is marked
+    ``cancelled`` and the next sync resumes it."""
 
     @property
     def updated(self) -> list[UpdateRecord]:
@@ -113,20 +133,34 @@ def sync_library(
     stores: list[str] | None = None,
     progress: Progress | None = None,
     resume: bool = True,
+    cancel: Cancel | None = None,
 ) -> SyncSummary:
     """Check every game of the library (or of ``stores``) and record what changed.
 
-    ``progress(processed, total)`` is called as answers arrive (Backlogia's
-    ``update_job_progress(job_id, processed, total)`` fits with a lambda). Safe to call from
-    several threads: syncs of one database file in one process run one after another.
-    An interrupted sync is resumed by the next one: games it already checked are skipped.
+    ``progress`` is called as answers arrive, at most about twice a second, with
+    ``(processed, total)`` or, when it accepts a third positional argument,
+    ``(processed, total, message)`` where ``message`` is one short line (current store and
+    plugin). Backlogia's ``update_job_progress(job_id, progress, total, message)`` fits
+    as ``functools.partial(update_job_progress, job_id)``.
+
+    ``cancel`` is a :class:`threading.Event` or a callable returning True when the host
+    wants the sync to stop (a callable is polled at most every 0.2 s, from the thread
+    that called ``sync_library``). Within about a second of it turning true the sync stops
+    at the next answer: what was fetched is saved, the plugin that was working is released
+    (its worker is told to stop and its HTTP waits end), the run is marked ``cancelled``
+    and the summary comes back with ``cancelled=True`` (no exception). The next sync
+    resumes: games already checked are skipped. A cancelled plugin is not counted as
+    failed by the circuit breaker.
+
+    Safe to call from several threads: syncs of one database file in one process run one
+    after another. An interrupted sync is resumed by the next one.
     """
     path = str(Path(db).resolve())
     with _lock_for(path):
         database = open_db(path)
         try:
             return _Sync(database, path, pm or get_plugin_manager(), config or load_config(),
-                         stores, progress).run(resume)
+                         stores, progress, cancel).run(resume)
         except sqlite3.Error as exc:
             raise database_error(path, exc) from None
         finally:
@@ -135,10 +169,13 @@ def sync_library(
 
 class _Sync:
     def __init__(self, db: sqlite_utils.Database, path: str, pm: PluginManager,
-                 config: Config, stores: list[str] | None, progress: Progress | None):
+                 config: Config, stores: list[str] | None, progress: Progress | None,
+                 cancel: Cancel | None = None):
         self.db, self.path, self.pm, self.config = db, path, pm, config
         self.stores = [s.lower() for s in stores] if stores else None
-        self.progress = progress
+        self.progress = _progress_with_message(progress)
+        self.cancelled = _cancel_check(cancel)
+        self.message = "starting"
         self.processed = 0
         self.total = 0
 
@@ -172,21 +209,30 @@ class _Sync:
             by_store.setdefault(game.store, []).append(game)
         try:
             for store, store_games in by_store.items():
+                if self.cancelled():
+                    raise _Cancelled
                 candidates = [b for b in all_backends if b.store == store and not b.error]
                 self._sync_store(store, store_games, candidates, run_id, summary)
+        except _Cancelled:
+            summary.cancelled = True
         except BaseException:
             state.update_run(self.db, run_id, status="interrupted", processed=self.processed,
                              finished_at=now_iso())
             raise
         summary.seconds = round(time.monotonic() - started, 3)
-        state.update_run(self.db, run_id, status="done", processed=self.processed,
+        status = "cancelled" if summary.cancelled else "done"
+        state.update_run(self.db, run_id, status=status, processed=self.processed,
                          finished_at=now_iso(),
                          summary=json.dumps(summary.to_dict(), default=str))
+        self._progress(f"cancelled after {self.processed} of {self.total} games; "
+                       "the next sync resumes" if summary.cancelled else
+                       f"done: {summary.checked} checked, {len(summary.updated)} updated")
         return summary
 
-    def _progress(self) -> None:
-        if self.progress is not None:
-            self.progress(self.processed, self.total)
+    def _progress(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        self.progress(self.processed, self.total, self.message)
 
     def _sync_store(self, store: str, games: list[Game], candidates: list[Backend],
                     run_id: int, summary: SyncSummary) -> None:
@@ -195,21 +241,26 @@ class _Sync:
             state.record_unchecked(self.db, games, "unsupported", message, run_id)
             summary.unsupported += [_failure(g, "unsupported", message) for g in games]
             self.processed += len(games)
-            self._progress()
+            self._progress(f"{store}: {message}")
             return
         remaining = games
         last: PluginReport | None = None
         for backend in candidates:
             if not remaining:
                 break
+            if self.cancelled():
+                raise _Cancelled
             report = PluginReport(backend.name, store, "ok", offered=len(remaining))
             summary.plugins.append(report)
             if last is not None:
                 last.fallback_to = backend.name
             last = report
+            self._progress(f"{store}: checking {len(remaining)} games with {backend.name}")
             t0 = time.monotonic()
-            remaining = self._try_backend(backend, remaining, run_id, report, summary)
-            report.seconds = round(time.monotonic() - t0, 3)
+            try:
+                remaining = self._try_backend(backend, remaining, run_id, report, summary)
+            finally:
+                report.seconds = round(time.monotonic() - t0, 3)
         if remaining:
             reasons = "; ".join(f"{p.name}: {p.reason}" for p in summary.plugins
                                 if p.store == store and p.reason)
@@ -235,6 +286,9 @@ class _Sync:
                             f"(last: {health.last_error})"
             return games
         ok, reason = self._available(name, settings)
+        if ok is None:
+            report.status, report.reason = "cancelled", "the sync was cancelled"
+            raise _Cancelled
         if not ok:
             report.status, report.reason = "unavailable", reason
             self._fail(name, f"unavailable: {reason}", fingerprint)
@@ -244,6 +298,9 @@ class _Sync:
         status, error = self._stream(name, games, settings, plugin_state, run_id, answered,
                                      report, summary)
         report.answered = len(answered)
+        if status == "cancelled":  # neither a failure nor a completed call: state not saved
+            report.status, report.reason = status, "the sync was cancelled"
+            raise _Cancelled
         if status == "ok" and report.signals == 0 and 0 < report.errors == report.answered:
             status, error = "failed", "every game it answered was an error"
         if status == "ok":
@@ -257,7 +314,8 @@ class _Sync:
         state.record_failure(self.db, name, error, trip_after=self.config.failures_to_trip,
                              cooldown=self.config.cooldown, settings=settings)
 
-    def _available(self, name: str, settings: dict[str, Any]) -> tuple[bool, str | None]:
+    def _available(self, name: str, settings: dict[str, Any]) -> tuple[bool | None, str | None]:
+        """Ask ``is_available`` in a worker, bounded in time; ``None`` when cancelled."""
         box: list[Any] = []
 
         def ask() -> None:
@@ -268,7 +326,11 @@ class _Sync:
 
         worker = threading.Thread(target=ask, name=f"patchwatch-{name}-available", daemon=True)
         worker.start()
-        worker.join(self.config.availability_timeout)
+        deadline = time.monotonic() + self.config.availability_timeout
+        while not box and time.monotonic() < deadline:
+            if self.cancelled():
+                return None, None
+            worker.join(min(CANCEL_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         if not box:
             return False, f"is_available did not answer in {self.config.availability_timeout:g} s"
         answer = box[0]
@@ -314,8 +376,11 @@ class _Sync:
             while True:
                 wait = min(FLUSH_SECONDS, max(0.0, last_answer + self.config.timeout
                                               - time.monotonic()))
+                if self.cancelled():
+                    status, error = "cancelled", None
+                    break
                 try:
-                    kind, payload = answers.get(timeout=wait)
+                    kind, payload = answers.get(timeout=min(wait, CANCEL_POLL_SECONDS))
                 except queue.Empty:
                     if time.monotonic() - last_answer >= self.config.timeout:
                         status = "timeout"
@@ -381,6 +446,38 @@ class _Sync:
         self.processed += len(batch)
         state.update_run(self.db, run_id, processed=self.processed)
         self._progress()
+
+
+def _progress_with_message(progress: Progress | None) -> Callable[[int, int, str], None]:
+    """Call ``progress`` with a message only when it takes a third positional argument."""
+    if progress is None:
+        return lambda done, total, message: None
+    try:
+        inspect.signature(progress).bind(0, 0, "")
+    except TypeError:
+        return lambda done, total, message: progress(done, total)
+    except ValueError:  # no signature to inspect (some builtins): the documented two
+        return lambda done, total, message: progress(done, total)
+    return progress
+
+
+def _cancel_check(cancel: Cancel | None) -> Callable[[], bool]:
+    """A cheap ``cancelled()``: an event is read each time, a callable every 0.2 s at most."""
+    if cancel is None:
+        return lambda: False
+    if isinstance(cancel, threading.Event) or hasattr(cancel, "is_set"):
+        return cancel.is_set
+    if not callable(cancel):
+        raise TypeError("cancel must be a threading.Event or a callable returning True")
+    last = {"at": -CANCEL_POLL_SECONDS, "answer": False}
+
+    def cancelled() -> bool:
+        now = time.monotonic()
+        if not last["answer"] and now - last["at"] >= CANCEL_POLL_SECONDS:
+            last["at"], last["answer"] = now, bool(cancel())
+        return last["answer"]
+
+    return cancelled
 
 
 def _failure(game: Game, status: str, message: str) -> GameFailure:
