@@ -15,13 +15,16 @@ when the whole check finished, so an interrupted check loses nothing.
 from __future__ import annotations
 
 import collections
+import logging
 from typing import Any, Iterator, Mapping
 
 from patchwatch import Game, Problem, Result, Signal
 
 from . import pics
-from .session import session_for, wait
+from .session import PicsError, PicsUnavailable, session_for, wait
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]) -> Iterator[tuple[int, Result]]:
@@ -38,7 +41,7 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
     since, known, problems, tokens = _read_state(state)
     # The first request of a sync may have to log on first.
     changes = session.call(pics.changes_since, since or 0, config.request_timeout,
-                           timeout=config.connect_timeout + config.request_timeout + 5)
+                           timeout=config.connect_timeout + pics.deadline_for(config.request_timeout) + 5)
     full = since is None or changes.force_full or changes.current < since
     if full:
         known, problems = set(), {}
@@ -82,24 +85,44 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
 
 def _fetch_all(session: Any, config: Settings, appids: list[int],
                tokens: dict[int, int]) -> Iterator[tuple[list[int], pics.Fetched]]:
-    """Product info in batches, ``in_flight`` requests at a time, answers in order."""
+    """Product info in batches, ``in_flight`` requests at a time, answers in order.
+
+    A batch that fails (timeout, dropped connection, ``DestJobFailed``) is sent once more;
+    the session has dropped the connection it failed on, so the retry logs on afresh.
+    """
     batches = [appids[i:i + config.batch_size] for i in range(0, len(appids), config.batch_size)]
     pending: collections.deque = collections.deque()
-    # Up to three requests per batch (product info, tokens, product info with tokens),
-    # after a logon if the connection dropped in between.
-    timeout = config.connect_timeout + 3 * config.request_timeout + 5
     try:
         for batch in batches:
             pending.append((batch, session.submit(pics.fetch, batch, dict(tokens), config.request_timeout)))
             if len(pending) >= config.in_flight:
                 batch, future = pending.popleft()
-                yield batch, wait(future, timeout)
+                yield batch, _fetched(session, config, batch, future, tokens)
         while pending:
             batch, future = pending.popleft()
-            yield batch, wait(future, timeout)
+            yield batch, _fetched(session, config, batch, future, tokens)
     finally:
         for _, future in pending:
             future.cancel()
+
+
+def _fetched(session: Any, config: Settings, batch: list[int], future: Any,
+             tokens: dict[int, int]) -> pics.Fetched:
+    # Up to three requests per batch (product info, tokens, product info with tokens),
+    # each bounded by its own deadline, after a logon if the connection dropped.
+    timeout = config.connect_timeout + 3 * pics.deadline_for(config.request_timeout) + 5
+    try:
+        return wait(future, timeout)
+    except PicsUnavailable:
+        raise  # no connection to retry on; the session backs off
+    except PicsError as first:
+        log.info("steam_pics: batch of %d apps failed (%s); retrying once on a new connection",
+                 len(batch), first)
+        retry = session.submit(pics.fetch, batch, dict(tokens), config.request_timeout)
+        try:
+            return wait(retry, timeout)
+        except PicsError as second:
+            raise PicsError(f"{second} (a batch of {len(batch)} apps failed twice; first: {first})") from None
 
 
 def _last_answer(games: list[Game], branch: str, problem: list[str] | None) -> Result | None:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from patchwatch import Problem, Signal
 
-from .session import PicsError, bounded
+from .session import PicsError
 
 # steam.enums.emsg.EMsg values, so this module imports without the steam package loaded.
 CHANGES_SINCE = 8901
 PRODUCT_INFO = 8903
 ACCESS_TOKENS = 8905
+JOB_HEARTBEAT = 123
+DEST_JOB_FAILED = 113
+"""Job-control messages (EMsg.JobHeartbeat / DestJobFailed) aimed at a job's id."""
+_DROPPED = object()
 EMSG_NAMES = {CHANGES_SINCE: "changes-since", PRODUCT_INFO: "product-info", ACCESS_TOKENS: "access-token"}
 
 
@@ -48,8 +53,16 @@ class Fetched:
 # -- inside the session's hub ------------------------------------------------------------
 
 
-def request(client: Any, emsg: int, fill: dict[str, Any], timeout: float) -> list[Any]:
-    """Send one PICS job and collect every part of its answer (``response_pending``)."""
+def request(client: Any, emsg: int, fill: dict[str, Any], timeout: float,
+            deadline: float | None = None) -> list[Any]:
+    """Send one PICS job and collect every part of its answer (``response_pending``).
+
+    Each part (the first one too) must arrive within ``timeout`` seconds of the one before;
+    a ``JobHeartbeat`` for the job restarts that wait (SteamKit's AsyncJob adds time per
+    heartbeat and per part), a ``DestJobFailed`` fails the job at once, and the whole
+    answer may take at most ``deadline`` seconds (default: :func:`deadline_for`) however many
+    heartbeats come. A dropped connection fails it as soon as the client notices.
+    """
     import gevent.queue
     from steam.core.msg import MsgProto
     from steam.enums import EResult
@@ -58,31 +71,63 @@ def request(client: Any, emsg: int, fill: dict[str, Any], timeout: float) -> lis
     message = MsgProto(emsg)
     proto_fill_from_dict(message.body, fill)
     name = EMSG_NAMES.get(emsg, str(emsg))
+    deadline = deadline_for(timeout) if deadline is None else deadline
+    give_up = time.monotonic() + deadline
+    if not client.connected:
+        raise PicsError(f"the Steam connection dropped before a {name} request")
+    parts: gevent.queue.Queue = gevent.queue.Queue()
 
-    def collect() -> list[Any]:
-        parts: gevent.queue.Queue = gevent.queue.Queue()
-        job = client.send_job(message)
-        # One standing listener for the job collects every part; the caller (bounded)
-        # gives up on the whole answer's timeout or as soon as the connection drops.
-        client.on(job, parts.put)
-        try:
-            bodies = []
-            while True:
-                answer = parts.get()
-                eresult = answer.header.eresult
-                if answer.header.HasField("eresult") and eresult != EResult.OK:
-                    raise PicsError(f"Steam answered the {name} request with {EResult(eresult).name}")
-                bodies.append(answer.body)
-                if not getattr(answer.body, "response_pending", False):
-                    return bodies
-        finally:
-            client.remove_all_listeners(job)
+    def dropped(*_: Any) -> None:
+        parts.put(_DROPPED)
 
-    return bounded(
-        client, collect, timeout,
-        on_timeout=PicsError(f"no complete {name} answer from Steam within {timeout:g} s"),
-        on_drop=PicsError(f"the Steam connection dropped during a {name} request"),
-    )
+    job = client.send_job(message)
+    client.on(job, parts.put)
+    client.on(client.EVENT_DISCONNECTED, dropped)
+    try:
+        bodies: list[Any] = []
+        while True:
+            wait_for = min(timeout, give_up - time.monotonic())
+            try:
+                if wait_for <= 0:
+                    raise gevent.queue.Empty
+                answer = parts.get(timeout=wait_for)
+            except gevent.queue.Empty:
+                if time.monotonic() >= give_up - 0.001:
+                    raise PicsError(f"no complete {name} answer from Steam within {deadline:g} s") from None
+                which = "next part of the" if bodies else "answer to the"
+                raise PicsError(f"no {which} {name} request from Steam within {timeout:g} s") from None
+            if answer is _DROPPED:
+                raise PicsError(f"the Steam connection dropped during a {name} request")
+            kind = int(answer.msg)
+            if kind == JOB_HEARTBEAT:
+                continue  # Steam is still working on it: the wait starts again
+            if kind == DEST_JOB_FAILED:
+                raise PicsError(f"Steam failed the {name} request (DestJobFailed)")
+            if kind != emsg + 1:
+                continue  # not an answer to this job (a stale job id reused)
+            eresult = answer.header.eresult
+            if answer.header.HasField("eresult") and eresult != EResult.OK:
+                raise PicsError(f"Steam answered the {name} request with {_eresult_name(eresult)}")
+            bodies.append(answer.body)
+            if not getattr(answer.body, "response_pending", False):
+                return bodies
+    finally:
+        client.remove_all_listeners(job)
+        client.remove_listener(client.EVENT_DISCONNECTED, dropped)
+
+
+def deadline_for(timeout: float) -> float:
+    """The most one request may take, all parts and heartbeats included."""
+    return 4 * timeout
+
+
+def _eresult_name(value: int) -> str:
+    from steam.enums import EResult
+
+    try:
+        return EResult(value).name
+    except ValueError:
+        return f"EResult {value}"
 
 
 def changes_since(client: Any, since: int, timeout: float) -> Changes:

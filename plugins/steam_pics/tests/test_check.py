@@ -93,7 +93,7 @@ def test_unknown_app_and_bad_ids_are_not_found(steam_cm: FakeSteamCM, settings: 
     assert isinstance(results[3], Signal)
 
 
-def test_delisted_app_becomes_not_found(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
+def test_app_pics_forgets_becomes_not_found(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
     core = mini_core(10, 20)
     core.sync(settings)
     steam_cm.catalogue.remove_app(20)
@@ -101,6 +101,16 @@ def test_delisted_app_becomes_not_found(steam_cm: FakeSteamCM, settings: dict, m
     results = core.sync(settings)
     assert isinstance(results[1], Signal)
     assert results[2].status == "not_found"
+
+
+def test_delisted_app_keeps_its_build(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
+    """A delisted game stays in PICS: owners still get its updates."""
+    core = mini_core(20)
+    core.sync(settings)
+    steam_cm.catalogue.delist_app(20)
+    new = steam_cm.catalogue.publish_build(20)
+    steam_cm.catalogue.forget_history()
+    assert core.sync(settings)[1].value == str(new)
 
 
 def test_incremental_sync_with_nothing_changed_is_one_request(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
@@ -219,9 +229,10 @@ def test_disconnect_mid_answer_fails_cleanly_and_loses_nothing(steam_cm: FakeSte
     cursor = dict(core.state)
     for appid in range(100, 130):
         steam_cm.catalogue.publish_build(appid)
-    # The second batch's answer stops after one of its four parts: the CM hangs up.
+    # The second batch's answer stops after one of its four parts, twice: the CM hangs up
+    # on the first try and on the retry over a new connection.
     steam_cm.fail("product_info", times=1)  # the first batch: answered normally
-    steam_cm.fail("product_info", drop_after=1, times=1)
+    steam_cm.fail("product_info", drop_after=1, times=2)
     with pytest.raises(PicsError, match="dropped"):
         core.sync(settings)
     assert sorted(core.results) == list(range(1, 11))  # the first batch was yielded and kept
@@ -230,7 +241,7 @@ def test_disconnect_mid_answer_fails_cleanly_and_loses_nothing(steam_cm: FakeSte
     assert len(results) == 30
     assert all(core.build(i + 1) == str(steam_cm.catalogue.apps[100 + i].branches["public"].buildid)
                for i in range(30))
-    assert steam_cm.logons == 2
+    assert steam_cm.logons == 3
 
 
 def test_slow_answer_times_out(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
@@ -247,7 +258,7 @@ def test_slow_answer_times_out(steam_cm: FakeSteamCM, settings: dict, mini_core:
 
 def test_no_answer_times_out_then_recovers(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
     core = mini_core(10, 20)
-    steam_cm.fail("product_info", ignore=True)
+    steam_cm.fail("product_info", ignore=True, times=2)  # the batch and its one retry
     with pytest.raises(PicsError, match="product-info"):
         core.sync({**settings, "request_timeout": 0.5})
     assert core.results == {} and core.state == {}

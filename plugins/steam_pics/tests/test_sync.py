@@ -76,7 +76,7 @@ def test_dropped_connection_falls_back_and_loses_nothing(tmp_path: Path, steam_c
     pm = new_plugin_manager({"steam_pics": patchwatch_steam_pics, "backup": backup})
     config = _config(steam_cm, batch_size=10, in_flight=1)
     steam_cm.fail("product_info", times=1)
-    steam_cm.fail("product_info", drop_after=2, times=1)
+    steam_cm.fail("product_info", drop_after=2, times=2)  # the second batch and its retry
     summary = sync_library(db, pm=pm, config=config)
     pics = next(p for p in summary.plugins if p.name == "steam_pics")
     assert pics.status == "failed" and "dropped" in (pics.reason or "") and pics.fallback_to == "backup"

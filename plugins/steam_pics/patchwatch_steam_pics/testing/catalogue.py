@@ -36,6 +36,8 @@ class FakeApp:
     """Non-zero: full info needs this access token (without it only a public stub is sent)."""
     token_granted: bool = True
     """Whether an anonymous account is given the token (False: the app stays hidden)."""
+    delisted: bool = False
+    """Off the store; PICS still serves it."""
 
     def appinfo(self, full: bool = True) -> dict[str, Any]:
         """The app's KeyValues tree as PICS sends it (``appinfo`` root)."""
@@ -59,6 +61,8 @@ class FakeApp:
             "genres": {"0": "1", "1": "25"},
             "steam_release_date": "1600000000",
         }
+        if self.delisted:
+            common["releasestate"] = "unavailable"
         tree: dict[str, Any] = {"appid": str(self.appid), "common": common}
         if not full:
             return {"appinfo": tree}
@@ -203,8 +207,15 @@ class Catalogue:
                 app.review_percentage = review_percentage
             app.change_number = self._bump()
 
+    def delist_app(self, appid: int) -> None:
+        """Take an app off the store: PICS keeps it, builds and all (issue 10, point 4)."""
+        with self.lock:
+            app = self.apps[appid]
+            app.delisted = True
+            app.change_number = self._bump()
+
     def remove_app(self, appid: int) -> None:
-        """Delist an app: PICS then reports it among the unknown app ids."""
+        """Make PICS forget an app: it is then reported among the unknown app ids."""
         with self.lock:
             self.apps.pop(appid, None)
             self._bump()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
 import heapq
 import itertools
 import os
@@ -24,6 +23,7 @@ from steam.enums import EResult
 from steam.protobufs import steammessages_base_pb2 as base_pb2
 from steam.protobufs import steammessages_clientserver_appinfo_pb2 as appinfo_pb2
 from steam.protobufs import steammessages_clientserver_login_pb2 as login_pb2
+from steam.protobufs.steammessages_clientserver_pb2 import CMsgClientServersAvailable
 
 from . import wire
 from .catalogue import Catalogue
@@ -49,6 +49,12 @@ class Fault:
     """For ``logon`` / ``handshake``: refuse with this EResult, then close."""
     times: int | None = 1
     """How many requests it applies to; None for all of them until cleared."""
+    heartbeat_every: float | None = None
+    """Send ``JobHeartbeat`` for the job this often while the (delayed) answer is pending."""
+    job_failed: bool = False
+    """Answer with ``DestJobFailed`` for the job instead (after ``delay``)."""
+    legacy_header: bool = False
+    """Send the job-control messages with the old 36-byte header instead of a protobuf one."""
 
 
 @dataclass
@@ -69,10 +75,13 @@ class FakeSteamCM:
     """A loopback Steam CM. Start it (or use it as a context manager), point the client at
     :attr:`server`, and swap the client's universe key with :meth:`patched_universe_key`.
 
-    ``latency`` (seconds) delays every answer, like a network round trip; answers to
-    pipelined requests overlap as they would on a real link. ``apps_per_part`` caps the
-    apps per product-info message (more go in further parts with ``response_pending``);
-    answers larger than ``compress_over`` bytes go gzip-compressed inside ``EMsg.Multi``.
+    ``latency`` (seconds) delays every answer, like a network round trip, plus a random
+    ``jitter`` (0 to that many seconds per answer), so answers to pipelined requests overlap
+    and may come out of order as on a real link. ``part_gap`` spaces the parts of one
+    answer. ``apps_per_part`` caps the apps per product-info message (more go in further
+    parts with ``response_pending``); answers larger than ``compress_over`` bytes go
+    gzip-compressed inside ``EMsg.Multi``. With ``servers_available`` the logon response
+    comes in one ``Multi`` with a ``ClientServersAvailable``.
     """
 
     def __init__(
@@ -84,6 +93,9 @@ class FakeSteamCM:
         apps_per_part: int = 100,
         compress_over: int | None = 16_384,
         cell_id: int = 4,
+        jitter: float = 0.0,
+        part_gap: float = 0.0,
+        servers_available: bool = True,
     ) -> None:
         self.catalogue = catalogue or Catalogue()
         self.latency = latency
@@ -91,6 +103,9 @@ class FakeSteamCM:
         self.apps_per_part = apps_per_part
         self.compress_over = compress_over
         self.cell_id = cell_id
+        self.jitter = jitter
+        self.part_gap = part_gap
+        self.servers_available = servers_available
         self.key = wire.fake_key()
         self.received: list[Received] = []
         self.connections = 0
@@ -131,10 +146,12 @@ class FakeSteamCM:
             crypto.UniverseKey.Public = saved
 
     def fail(self, kind: str, *, delay: float = 0.0, ignore: bool = False, drop_after: int | None = None,
-             eresult: int | None = None, times: int | None = 1) -> Fault:
+             eresult: int | None = None, times: int | None = 1, heartbeat_every: float | None = None,
+             job_failed: bool = False, legacy_header: bool = False) -> Fault:
         """Inject a fault for the next ``times`` requests of ``kind`` (``handshake``,
         ``logon``, ``changes_since``, ``product_info``, ``access_tokens``)."""
-        fault = Fault(kind, delay, ignore, drop_after, eresult, times)
+        fault = Fault(kind, delay, ignore, drop_after, eresult, times, heartbeat_every, job_failed,
+                      legacy_header)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -366,11 +383,20 @@ class _Connection:
         fault = self.cm._take_fault(kind)
         if fault and fault.ignore:
             return
-        delay = fault.delay if fault else 0.0
+        delay = (fault.delay if fault else 0.0) + random.uniform(0.0, self.cm.jitter)
         if emsg == LOGON:
             self._logon(header, body, fault)
             return
         job = header.jobid_source
+        if fault and fault.heartbeat_every:
+            # SteamKit SteamClient.cs HandleJobHeartbeat: a CM still working on a job says so.
+            beats = int(delay / fault.heartbeat_every)
+            for n in range(1, beats + 1):
+                self._queue([self._job_control(wire.JOB_HEARTBEAT, job, fault)], delay=n * fault.heartbeat_every)
+        if fault and fault.job_failed:
+            # SteamKit SteamClient.cs HandleJobFailed: DestJobFailed ends the job with no answer.
+            self._queue([self._job_control(wire.DEST_JOB_FAILED, job, fault)], delay=delay)
+            return
         if emsg == CHANGES_SINCE:
             messages = [self._changes_since(body)]
         elif emsg == ACCESS_TOKENS:
@@ -379,26 +405,26 @@ class _Connection:
             messages = self._product_info(body)
         payloads = [
             wire.proto(response_emsg, message, jobid_target=job, steamid=self.steamid,
-                   session_id=self.session_id, eresult=EResult.OK)
+                       session_id=self.session_id, eresult=EResult.OK)
             for response_emsg, message in messages
         ]
         if fault and fault.drop_after is not None:
-            self._queue(self._bundle(payloads[: fault.drop_after]), delay=delay, close_after=True)
-        else:
-            self._queue(self._bundle(payloads), delay=delay)
+            payloads = payloads[: fault.drop_after]
+        for n, payload in enumerate(payloads):
+            self._queue(self._bundle([payload]), delay=delay + n * self.cm.part_gap)
+        if fault and fault.drop_after is not None:
+            self._queue([], delay=delay + len(payloads) * self.cm.part_gap, close_after=True)
+
+    def _job_control(self, emsg: int, job: int, fault: Fault) -> bytes:
+        if fault.legacy_header:
+            return wire.extended(emsg, b"", target_job=job, steamid=self.steamid, session_id=self.session_id)
+        return wire.proto(emsg, wire.EMPTY, jobid_target=job, steamid=self.steamid, session_id=self.session_id)
 
     def _bundle(self, payloads: list[bytes]) -> list[bytes]:
         """Wrap each large message in a gzip ``Multi``, as CMs do."""
         limit = self.cm.compress_over
-        out = []
-        for payload in payloads:
-            if limit is not None and len(payload) > limit:
-                inner = struct.pack("<I", len(payload)) + payload
-                multi = base_pb2.CMsgMulti(size_unzipped=len(inner), message_body=gzip.compress(inner, 6))
-                out.append(wire.proto(MULTI, multi, steamid=self.steamid, session_id=self.session_id))
-            else:
-                out.append(payload)
-        return out
+        return [wire.multi([p], steamid=self.steamid, session_id=self.session_id)
+                if limit is not None and len(p) > limit else p for p in payloads]
 
     # -- answers -------------------------------------------------------------------------
     def _logon(self, header: Any, body: Any, fault: Fault | None) -> None:
@@ -424,8 +450,17 @@ class _Connection:
         response.client_supplied_steamid = header.steamid
         with self.cm._lock:
             self.cm.logons += 1
-        self._queue([wire.proto(LOGON_RESPONSE, response, steamid=self.steamid, session_id=self.session_id)],
-                     delay=fault.delay if fault else 0.0)
+        payloads = [wire.proto(LOGON_RESPONSE, response, steamid=self.steamid, session_id=self.session_id)]
+        if self.cm.servers_available:
+            # Issue 10 (logs of a PICS service): the CM bundles ClientServersAvailable with the
+            # logon response in one Multi.
+            available = CMsgClientServersAvailable()
+            for server_type in (1, 12, 33):
+                available.server_types_available.add(server=server_type, changed=False)
+            payloads.append(wire.proto(wire.SERVERS_AVAILABLE, available, steamid=self.steamid,
+                                       session_id=self.session_id))
+            payloads = [wire.multi(payloads, steamid=self.steamid, session_id=self.session_id, compress=False)]
+        self._queue(payloads, delay=fault.delay if fault else 0.0)
 
     def _changes_since(self, body: Any) -> tuple[int, Any]:
         current, force_full, changes = self.cm.catalogue.changes_since(body.since_change_number)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import struct
 import threading
@@ -15,6 +16,8 @@ from steam.protobufs import steammessages_base_pb2 as base_pb2
 
 # Message ids (steam.enums.emsg.EMsg) and protocol constants.
 MULTI = 1
+DEST_JOB_FAILED = 113
+JOB_HEARTBEAT = 123
 HEARTBEAT = 703
 LOG_OFF = 706
 LOGON_RESPONSE = 751
@@ -28,6 +31,7 @@ PRODUCT_INFO = 8903
 PRODUCT_INFO_RESPONSE = 8904
 ACCESS_TOKENS = 8905
 ACCESS_TOKENS_RESPONSE = 8906
+SERVERS_AVAILABLE = 5501
 PROTO_MASK = 0x80000000
 MAGIC = b"VT01"
 UNIVERSE_PUBLIC = 1
@@ -73,6 +77,32 @@ def proto(emsg: int, body: Any, *, jobid_target: int | None = None, steamid: int
         header.eresult = eresult
     raw = header.SerializeToString()
     return struct.pack("<II", emsg | PROTO_MASK, len(raw)) + raw + body.SerializeToString()
+
+
+class _Empty:
+    """A message with no fields (job-control messages carry only their header)."""
+
+    def SerializeToString(self) -> bytes:  # noqa: N802 - protobuf's name
+        return b""
+
+
+EMPTY = _Empty()
+
+
+def extended(emsg: int, body: bytes, *, target_job: int = -1, source_job: int = -1, steamid: int = 0,
+             session_id: int = 0) -> bytes:
+    """A message with the older 36-byte extended header (SteamKit ExtendedClientMsgHdr)."""
+    return struct.pack("<IBHqqBqi", emsg, 36, 2, target_job, source_job, 239, steamid, session_id) + body
+
+
+def multi(payloads: list[bytes], *, steamid: int = 0, session_id: int = 0, compress: bool = True) -> bytes:
+    """Several messages in one ``EMsg.Multi``: each prefixed with its length, gzipped when
+    ``compress`` (then ``size_unzipped`` says how large the inside is)."""
+    inner = b"".join(struct.pack("<I", len(p)) + p for p in payloads)
+    if not compress:
+        return proto(MULTI, base_pb2.CMsgMulti(message_body=inner), steamid=steamid, session_id=session_id)
+    body = base_pb2.CMsgMulti(size_unzipped=len(inner), message_body=gzip.compress(inner, 6))
+    return proto(MULTI, body, steamid=steamid, session_id=session_id)
 
 
 def plain(emsg: int, body: bytes) -> bytes:
