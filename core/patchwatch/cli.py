@@ -86,6 +86,11 @@ def sync(obj: Context, stores: tuple[str, ...], as_json: bool, no_resume: bool) 
     from .sync import sync_library
 
     config = obj.config()
+    if config.notify:
+        from .notify import check_urls, prime
+
+        check_urls(config.notify)
+        prime(obj.db())
     progress, done = _progress_reporter(quiet=as_json)
     try:
         summary = sync_library(obj.db_path, config=config, stores=list(stores) or None,
@@ -100,8 +105,24 @@ def sync(obj: Context, stores: tuple[str, ...], as_json: bool, no_resume: bool) 
                    "or `patchwatch games import FILE`.")
     else:
         _print_summary(summary)
+    if config.notify:
+        _notify_after_sync(obj, config, quiet=as_json)
     if summary.failures or summary.unsupported:
         sys.exit(EXIT_PARTIAL)
+
+
+def _notify_after_sync(obj: Context, config: Any, quiet: bool) -> None:
+    from .notify import notify_updates
+    from .plugins import get_plugin_manager
+
+    count, delivery = notify_updates(obj.db(), get_plugin_manager(), config)
+    if quiet:
+        return
+    if count:
+        click.echo(f"notified: a digest of {count} update{'s' if count != 1 else ''}")
+    for error in delivery.errors or []:
+        click.echo(f"notification not delivered (retried by the next sync or watch): {error}",
+                   err=True)
 
 
 def _progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -234,17 +255,38 @@ def _parse_since(value: str | None) -> str | None:
 @click.option("--since", help="Only updates detected since this date or span (7d, 12h, 2026-11-01).")
 @click.option("--all", "include_weak", is_flag=True,
               help="Also show store-data changes that are not confirmed builds.")
+@click.option("--game", metavar="STORE:ID",
+              help="Only this game: STORE:STORE_ID (steam:570) or its library row id.")
 @click.option("--limit", type=int, default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "atom", "json"]), default="text",
+              show_default=True,
+              help="atom: an Atom feed; json: a JSON Feed 1.1 (for feed readers and tools).")
+@click.option("--json", "as_json", is_flag=True, help="Print the update rows as JSON.")
 @click.pass_obj
 @_guarded
-def updates(obj: Context, since: str | None, include_weak: bool, limit: int,
-            as_json: bool) -> None:
-    """List recently detected updates, newest first."""
+def updates(obj: Context, since: str | None, include_weak: bool, game: str | None, limit: int,
+            fmt: str, as_json: bool) -> None:
+    """List recently detected updates, newest first, as text, rows or a feed.
+
+    `patchwatch updates --format atom > updates.xml` writes a feed a reader can follow
+    (regenerate it from cron or after each sync); `--game steam:570` narrows it to one game.
+    """
     from .state import recent_updates
 
-    rows = recent_updates(obj.db(), since=_parse_since(since), builds_only=not include_weak,
-                          limit=limit)
+    db = obj.db()
+    game_id, game_label = _resolve_game(db, game) if game else (None, None)
+    rows = recent_updates(db, since=_parse_since(since), builds_only=not include_weak,
+                          limit=None if game_id is not None else limit)
+    if game_id is not None:
+        rows = [r for r in rows if r["game_id"] == game_id][:limit]
+    if fmt != "text":
+        from . import feeds
+
+        title = f"patchwatch: updates of {game_label}" if game_label else "patchwatch: game updates"
+        scope = f"game:{game_label}" if game_label else "library"
+        click.echo(feeds.atom(rows, title, f"urn:patchwatch:feed:{scope}") if fmt == "atom"
+                   else feeds.json_feed(rows, title), nl=False)
+        return
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -255,6 +297,22 @@ def updates(obj: Context, since: str | None, include_weak: bool, limit: int,
         weak = "" if row["is_build"] else "  (not a confirmed build)"
         click.echo(f"{row['detected_at']}  {row['store']}:{row['store_id']} {row['title'] or ''}"
                    f"  {row['kind']} {row['old_value']} -> {row['new_value']}{version}{weak}")
+
+
+def _resolve_game(db: Any, spec: str) -> tuple[int, str]:
+    """``steam:570`` or a row id → (row id, ``steam:570``); a usage error when unknown."""
+    store, sep, store_id = spec.partition(":")
+    if sep:
+        rows = list(db.query("SELECT id, store, store_id FROM games WHERE lower(store) = ? "
+                             "AND store_id = ?", [store.strip().lower(), store_id.strip()]))
+    elif spec.strip().isdigit():
+        rows = list(db.query("SELECT id, store, store_id FROM games WHERE id = ?", [int(spec)]))
+    else:
+        raise click.BadParameter("use STORE:STORE_ID (steam:570) or a library row id",
+                                 param_hint="--game")
+    if not rows:
+        raise click.BadParameter(f"no game {spec!r} in the library", param_hint="--game")
+    return rows[0]["id"], f"{rows[0]['store']}:{rows[0]['store_id']}"
 
 
 # -- games --------------------------------------------------------------------
@@ -324,3 +382,78 @@ def games_list(obj: Context, store: str | None, as_json: bool) -> None:
         signals = ", ".join(f"{k}={v}" for k, v in row["signals"].items()) or "-"
         click.echo(f"{row['id']:>6} {row['store']}:{row['store_id']} {row['title'] or ''}  "
                    f"{signals}  {row['status'] or 'never checked'}")
+
+
+# -- notify ---------------------------------------------------------------------
+
+@cli.group()
+def notify() -> None:
+    """Notifications: a digest of new builds after each sync or watch cycle.
+
+    Put Apprise URLs in the config (`notify = ["ntfys://my-topic", "discord://..."]`);
+    see `patchwatch watch --help`.
+    """
+
+
+@notify.command("test")
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@click.pass_obj
+@_guarded
+def notify_test(obj: Context, urls: tuple[str, ...]) -> None:
+    """Send a sample digest to each notify URL of the config (or to the URLs given).
+
+    Exits 1 and names the URL when a delivery fails.
+    """
+    from .notify import _private, check_urls, digest, send_apprise
+
+    targets = list(urls) or obj.config().notify
+    if not targets:
+        raise click.UsageError("no notify URLs: add `notify = [\"...\"]` to "
+                               f"{obj.config_path or '~/.config/patchwatch/config.toml'} or pass one")
+    check_urls(targets)
+    title, body = digest([_SAMPLE])
+    title = f"{title} (a test from patchwatch)"
+    failed = 0
+    for url in targets:
+        error = send_apprise(url, title, body)
+        if error is None:
+            click.echo(f"sent to {_private(url)}")
+        else:
+            failed += 1
+            click.echo(f"FAILED {_private(url)}: {error}", err=True)
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+_SAMPLE = {
+    "id": 0, "game_id": 0, "store": "steam", "store_id": "570", "title": "Dota 2",
+    "kind": "buildid", "old_value": "20561829", "new_value": "20590433",
+    "old_version": None, "version": None, "published_at": "2026-11-26T16:00:00+00:00",
+    "is_build": 1, "store_url": "https://store.steampowered.com/app/570/",
+    "notes_url": None, "notes": "(a sample: this is what a digest line looks like)",
+}
+
+
+@notify.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+@_guarded
+def notify_status(obj: Context, as_json: bool) -> None:
+    """Show the outbox: messages sent, waiting for a retry, dropped."""
+    from .db import OUTBOX
+    from .notify import _private, outbox_counts
+
+    db = obj.db()
+    counts = outbox_counts(db)
+    waiting = list(db.query(f"SELECT id, destination, title, attempts, next_attempt_at, last_error "
+                            f"FROM {OUTBOX} WHERE status = 'pending' ORDER BY id"))
+    for row in waiting:
+        row["destination"] = _private(row["destination"])
+    if as_json:
+        click.echo(json.dumps({"counts": counts, "pending": waiting}, indent=2))
+        return
+    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "outbox empty")
+    for row in waiting:
+        click.echo(f"  #{row['id']} to {row['destination']}: {row['title']} - "
+                   f"{row['attempts']} attempt(s), next {row['next_attempt_at']}"
+                   + (f" ({row['last_error']})" if row["last_error"] else ""))

@@ -54,6 +54,14 @@ class Config:
     """Seconds a plugin may go without answering a game before it counts as timed out."""
     availability_timeout: float = 30.0
     """Seconds ``is_available`` may take before it counts as unavailable."""
+    notify: list[str] = field(default_factory=list)
+    """Apprise URLs that get a digest of new builds after each sync or watch cycle."""
+    notify_weak: bool = False
+    """Also notify store-data changes that are not confirmed builds."""
+    mute: set[str] = field(default_factory=set)
+    """Stores (``epic``) and games (``steam:570``) that never notify."""
+    watch: dict[str, Any] = field(default_factory=dict)
+    """The ``[watch]`` table: intervals per plugin, heartbeat, retry (read by watch.py)."""
     env: Mapping[str, str] | None = None
     """The environment to read overrides from (``os.environ`` when None)."""
 
@@ -94,7 +102,7 @@ def load_config(path: str | Path | None = None) -> Config:
 def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Config:
     """Validate a parsed config file."""
     known = {"plugins", "stores", "disable", "priority", "cooldown", "failures_to_trip", "timeout",
-             "availability_timeout"}
+             "availability_timeout", "notify", "notify_weak", "mute", "watch"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -113,9 +121,21 @@ def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Config:
             failures_to_trip=int(data.get("failures_to_trip", 3)),
             timeout=float(data.get("timeout", 120.0)),
             availability_timeout=float(data.get("availability_timeout", 30.0)),
+            notify=_strings(data.get("notify", []), "notify"),
+            notify_weak=bool(data.get("notify_weak", False)),
+            mute={m.lower() for m in _strings(data.get("mute", []), "mute")},
+            watch=dict(data.get("watch", {})),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {exc}") from None
     if config.failures_to_trip < 1 or config.timeout <= 0 or config.cooldown < 0:
         raise ConfigError(f"{source}: timeout, cooldown and failures_to_trip must be positive")
     return config
+
+
+def _strings(value: Any, key: str) -> list[str]:
+    """A string or a list of strings, as a list."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        raise ValueError(f"{key} must be a list of strings, got {value!r}")
+    return [i.strip() for i in items]

@@ -14,6 +14,8 @@ CHECKS = "patchwatch_checks"
 UPDATES = "patchwatch_updates"
 RUNS = "patchwatch_runs"
 PLUGIN_STATE = "patchwatch_plugin_state"
+OUTBOX = "patchwatch_outbox"
+NOTIFY_STATE = "patchwatch_notify_state"
 BACKLOGIA_UPDATES = "game_depot_updates"
 BUSY_TIMEOUT_MS = 5000
 
@@ -33,7 +35,7 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
         {"id": int, "game_id": int, "store": str, "store_id": str, "title": str, "kind": str,
          "old_value": str, "new_value": str, "old_version": str, "version": str,
          "published_at": str, "is_build": int, "plugin": str, "detected_at": str,
-         "run_id": int},
+         "run_id": int, "store_url": str, "notes_url": str, "notes": str},
         "id", [["detected_at"], ["game_id"]],
     ),
     RUNS: (
@@ -44,6 +46,16 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
     PLUGIN_STATE: (
         {"name": str, "failures": int, "off_until": str, "last_error": str, "state": str,
          "settings": str, "updated_at": str},
+        "name", [],
+    ),
+    OUTBOX: (  # one row per digest and destination; see notify.py
+        {"id": int, "created_at": str, "destination": str, "title": str, "body": str,
+         "update_ids": str, "status": str, "attempts": int, "next_attempt_at": str,
+         "sending_at": str, "sending_pid": int, "sent_at": str, "last_error": str},
+        "id", [["status", "next_attempt_at"]],
+    ),
+    NOTIFY_STATE: (  # the last update id already turned into a digest
+        {"name": str, "value": str},
         "name", [],
     ),
 }

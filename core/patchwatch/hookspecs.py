@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import pluggy
 
-from .models import Game, Result, StoreInfo
+from .models import Game, Links, Result, Signal, StoreInfo
 
 hookspec = pluggy.HookspecMarker("patchwatch")
 
@@ -61,4 +61,16 @@ def check_updates_bulk(
     nothing already fetched. A game you do not answer goes to the next plugin for the
     store; raising stops you there and sends the remaining games on too. Never touch the
     database: the core compares signals and records updates.
+    """
+
+
+@hookspec
+def update_links(game: Game, signal: Signal, settings: Mapping[str, Any]) -> Links | None:
+    """Say where a person reads about a new build of one of your store's games.
+
+    Called after a sync, once per update that is about to be notified, with the game and
+    its new ``signal`` (``published_at`` and ``version`` as you reported them). Return a
+    :class:`Links` (store page, patch-notes page, a short excerpt) or None. Keep it to one
+    or two quick requests with short timeouts: the notification waits for you (at most
+    ``links_timeout`` seconds for the whole cycle). Raising counts as no links.
     """

@@ -16,6 +16,11 @@ class StoreInfo:
     """Higher is tried first among plugins of the same store; users can override it."""
     description: str = ""
     """One line shown by ``patchwatch plugins``."""
+    watch_interval: float | None = None
+    """Seconds between two checks by ``patchwatch watch`` unless the user sets one (the
+    core's default, hours, when None). Cheap change feeds may ask for a minute."""
+    min_watch_interval: float | None = None
+    """The shortest interval the store tolerates; shorter user settings are raised to it."""
 
 
 @dataclass(frozen=True)
@@ -63,3 +68,15 @@ class Game:
 
 
 Result = Signal | Problem
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where a person reads about an update; what the ``update_links`` hook returns."""
+
+    store_page: str | None = None
+    """The game's page in the store."""
+    patch_notes: str | None = None
+    """A page with this build's patch notes, when the store has one."""
+    notes: str | None = None
+    """A short plain-text excerpt or title of the patch notes (a few hundred characters)."""
