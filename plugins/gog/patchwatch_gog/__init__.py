@@ -1,11 +1,14 @@
 """patchwatch plugin: GOG updates from the public content-system builds API.
 
-A game's ``store_id`` is its GOG product id. For each tracked OS (setting ``os``, default
-``windows``) the plugin reads ``{builds_url}/products/{id}/os/{os}/builds?generation=2``
-and reports the newest public build of the tracked branch (setting ``branch``, default
-the default branch) as a ``build_id`` signal labelled with its ``version_name``. Only
-when no OS has such a build does it ask ``{api_url}/products/{id}``, to tell an unknown
-or delisted product (``not_found``) from one that has no public build (``hidden``).
+A game's ``store_id`` (or, for a Heroic import, ``extra_data.app_name``) is its GOG
+product id. For Windows and macOS (setting ``os``, default ``windows``) the plugin reads
+``{builds_url}/products/{id}/os/{os}/builds?generation=2[&password=...]`` and reports the
+build a GOG launcher installs from the tracked branch (setting ``branch``; the first
+listed build whose ``branch`` is null by default) as a ``build_id`` signal labelled with
+its ``version_name``. GOG has no Linux builds: for ``linux`` it reports the Linux offline
+installer's ``version`` from ``{api_url}/products/{id}?expand=downloads``
+(``installer_version:linux``). The product API also tells an unknown or delisted product
+(``not_found``) from one with nothing to report (``hidden``).
 """
 
 from __future__ import annotations
@@ -46,5 +49,5 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
 
 @hookimpl
 def check_updates_bulk(games: list[Game], settings: Mapping[str, Any]) -> Iterator[tuple[int, Result]]:
-    """The newest public build of every game, yielded as answers arrive (see the module doc)."""
+    """The tracked build (or Linux installer) of every game, yielded as answers arrive (see the module doc)."""
     return check_games(games, GogSettings.from_mapping(settings))

@@ -1,12 +1,10 @@
-"""Reading the content-system builds list and turning the newest public build into a Signal."""
+"""Reading the content-system builds list and choosing the tracked branch's build."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
-
-from patchwatch import Signal
 
 
 class BadBuilds(ValueError):
@@ -31,10 +29,26 @@ class Build:
             "version_name": self.version_name or None,
             "date_published": iso_utc(self.published),
             "generation": self.generation,
+            "public": self.public,
         }
 
 
-def parse_builds(answer: Any, os: str) -> list[Build]:
+@dataclass(frozen=True)
+class BuildList:
+    """One builds answer: its builds in GOG's order (newest first) and its counts."""
+
+    builds: list[Build]
+    total_count: int | None
+    """GOG's ``total_count``; it can exceed what is listed (393 with ``count`` 10)."""
+    has_private_branches: bool
+
+    @property
+    def partial(self) -> bool:
+        """True when GOG says it has more builds than it listed."""
+        return self.total_count is not None and self.total_count > len(self.builds)
+
+
+def parse_builds(answer: Any, os: str) -> BuildList:
     """The builds of a ``/products/{id}/os/{os}/builds`` answer; :class:`BadBuilds` if malformed."""
     if not isinstance(answer, Mapping) or not isinstance(answer.get("items"), list):
         raise BadBuilds("no 'items' list in the builds answer")
@@ -56,60 +70,29 @@ def parse_builds(answer: Any, os: str) -> list[Build]:
         builds.append(Build(
             build_id=str(build_id),
             os=str(item.get("os") or os),
-            branch=branch,
+            branch=branch or None,  # Heroic's `!build.branch`: "" is the default branch too
             version_name=version if isinstance(version, str) else "",
             public=item.get("public") is True,
             published=published,
             generation=generation if isinstance(generation, int) else None,
         ))
-    return builds
-
-
-def newest_public(builds: list[Build], branch: str | None) -> Build | None:
-    """The most recently published public build on ``branch`` (``None``: the default branch)."""
-    candidates = [b for b in builds if b.public and b.branch == branch]
-    # max() keeps the first of equal dates, and the API lists newest first.
-    return max(candidates, key=lambda b: b.published, default=None)
-
-
-def signal_kind(oses: tuple[str, ...], branch: str | None) -> str:
-    """The Signal kind for what is tracked: ``build_id`` for Windows on the default branch.
-
-    Any other choice gets its own kind (``build_id:osx+windows``, ``build_id:windows@beta``)
-    so that changing the ``os`` or ``branch`` setting starts a new baseline instead of
-    looking like an update.
-    """
-    kind = "build_id"
-    if oses != ("windows",) or branch is not None:
-        kind += ":" + "+".join(oses)
-    if branch is not None:
-        kind += "@" + branch
-    return kind
-
-
-def build_signal(newest: Mapping[str, Build], oses: tuple[str, ...], branch: str | None) -> Signal:
-    """One Signal for the newest build of each tracked OS that has one.
-
-    The value is the build id alone when one OS is tracked, else ``os:build_id`` pairs
-    joined by ``;`` in OS order, so a new build on any OS changes it. The label and date
-    come from the most recently published of those builds.
-    """
-    present = [os for os in oses if os in newest]
-    if not present:
-        raise ValueError("no build to report")
-    if len(oses) == 1:
-        value = newest[present[0]].build_id
-    else:
-        value = ";".join(f"{os}:{newest[os].build_id}" for os in present)
-    latest = max((newest[os] for os in present), key=lambda b: b.published)
-    return Signal(
-        kind=signal_kind(oses, branch),
-        value=value,
-        version=latest.version_name or None,
-        published_at=iso_utc(latest.published),
-        is_build=True,
-        detail={"branch": branch, "builds": {os: newest[os].as_detail() for os in present}},
+    total = answer.get("total_count")
+    return BuildList(
+        builds=builds,
+        total_count=total if isinstance(total, int) and not isinstance(total, bool) else None,
+        has_private_branches=answer.get("has_private_branches") is True,
     )
+
+
+def pick_build(builds: list[Build], branch: str | None) -> Build | None:
+    """The build a GOG launcher installs from ``branch`` (``None``: the default branch).
+
+    That is the first listed build on the branch, as heroic-gogdl (``dl/managers/
+    manager.py``: the first item whose ``branch`` is null, or the ``--branch`` one) and
+    Heroic (``library.ts`` ``getMetaResponse``: ``items.find(b => !b.branch)``) choose it,
+    whether or not GOG marks it ``public``.
+    """
+    return next((b for b in builds if b.branch == branch), None)
 
 
 def iso_utc(moment: datetime) -> str:

@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from patchwatch import Game, Problem, Result
 
-from .builds import BadBuilds, Build, build_signal, newest_public, parse_builds
-from .client import GogClient, GogError, NotFound, Unreachable
+from .builds import BadBuilds, Build, BuildList, parse_builds, pick_build
+from .client import GogClient, GogError, NotFound, Unreachable, scrub
+from .installers import BadProduct, Installer, linux_installer, parse_installers
 from .settings import GogSettings
+from .signals import make_signal
 
 GENERATION = 2
 """``generation=2`` lists the builds of both manifest generations."""
 
 
 def check_product(client: GogClient, product_id: str, cfg: GogSettings) -> Result:
-    """The newest public build of one product on the tracked branch and OSes, or why there is none.
+    """The tracked build of each tracked OS (and the Linux installer), or why there is none.
 
     Raises :class:`Unreachable` when GOG could not be asked (the caller counts those).
     """
-    newest: dict[str, Build] = {}
-    for os in cfg.os:
+    password = cfg.password_for(product_id)
+    chosen: dict[str, Build] = {}
+    listings: dict[str, BuildList] = {}
+    for os in cfg.build_oses:
         what = f"builds of GOG product {product_id} ({os})"
         url = f"{cfg.builds_url}/products/{product_id}/os/{os}/builds"
+        params: dict[str, Any] = {"generation": GENERATION}
+        if password is not None:
+            params["password"] = password  # heroic-gogdl manager.py get_builds: '&password='
         try:
-            answer = client.get_json(url, {"generation": GENERATION}, what=what)
-            build = newest_public(parse_builds(answer, os), cfg.branch)
+            listing = parse_builds(client.get_json(url, params, what=what), os)
         except NotFound:
             continue  # same as an empty list: the product API says whether the product exists
         except BadBuilds as exc:
@@ -35,30 +42,123 @@ def check_product(client: GogClient, product_id: str, cfg: GogSettings) -> Resul
             raise
         except GogError as exc:
             return Problem(str(exc))
+        listings[os] = listing
+        build = pick_build(listing.builds, cfg.branch)
         if build is not None:
-            newest[os] = build
-    if newest:
-        return build_signal(newest, cfg.os, cfg.branch)
-    return _why_no_build(client, product_id, cfg)
+            chosen[os] = build
+
+    problem = _unlisted(product_id, cfg, listings, chosen, password is not None)
+    if problem is not None:
+        return problem
+
+    product: Mapping[str, Any] | None = None
+    installer: Installer | None = None
+    if "linux" in cfg.os:
+        what = f"GOG product {product_id}"
+        try:
+            product = client.get_json(f"{cfg.api_url}/products/{product_id}", {"expand": "downloads"},
+                                      what=what)
+            installer = linux_installer(parse_installers(product))
+        except NotFound:
+            product = None
+        except BadProduct as exc:
+            return Problem(f"{what}: GOG sent a malformed answer ({exc})")
+        except Unreachable:
+            raise
+        except GogError as exc:
+            return Problem(str(exc))
+        else:
+            if not chosen and installer is not None and not installer.version:
+                return Problem(f"{_name(what, product)}: its Linux installer has no version to follow",
+                               status="hidden")
+    if chosen or (installer is not None and installer.version):
+        return make_signal(chosen, installer, cfg.os, cfg.branch)
+    if "linux" in cfg.os:
+        return _nothing_to_report(product_id, cfg, product, listings)
+    return _why_no_build(client, product_id, cfg, listings)
 
 
-def _why_no_build(client: GogClient, product_id: str, cfg: GogSettings) -> Problem:
+def _unlisted(product_id: str, cfg: GogSettings, listings: Mapping[str, BuildList],
+              chosen: Mapping[str, Build], has_password: bool) -> Problem | None:
+    """A Problem when a tracked build may exist but GOG did not list it; else None.
+
+    GOG's ``total_count`` can exceed the builds it lists (393 with ``count`` 10), and no
+    client documents a way to list the rest: rather than call such a game hidden, or drop
+    one OS from a several-OS value (a false update), say what is known.
+    """
+    branch = f"branch {cfg.branch!r}" if cfg.branch else "the default branch"
+    for os, listing in listings.items():
+        if os in chosen:
+            continue
+        if cfg.branch is not None and listing.has_private_branches and not has_password:
+            if listing.partial or not chosen:
+                return Problem(
+                    f"GOG product {product_id} has private branches and no {os} build on {branch} "
+                    f"is listed without its password: set branch_passwords for {product_id}",
+                    status="hidden",
+                )
+        if listing.partial:
+            hint = " (is its branch_passwords entry right?)" if has_password and cfg.branch else ""
+            return Problem(
+                f"GOG product {product_id}: GOG listed only {len(listing.builds)} of "
+                f"{listing.total_count} {os} builds and none is on {branch}{hint}; GOG documents "
+                f"no way to list the rest, so its current build cannot be told"
+            )
+    return None
+
+
+def _why_no_build(client: GogClient, product_id: str, cfg: GogSettings,
+                  listings: Mapping[str, BuildList]) -> Problem:
     what = f"GOG product {product_id}"
     try:
         product = client.get_json(f"{cfg.api_url}/products/{product_id}", what=what)
     except NotFound:
-        return Problem(f"{what} not found: unknown id, or delisted from the store", status="not_found")
+        product = None
     except Unreachable:
         raise
     except GogError as exc:
         return Problem(str(exc))
-    if not isinstance(product, Mapping) or "id" not in product:
+    if product is not None and (not isinstance(product, Mapping) or "id" not in product):
         return Problem(f"{what}: GOG sent a malformed answer (no product id)")
-    title = product.get("title")
-    name = f"{what} ({title})" if isinstance(title, str) and title else what
-    oses = " or ".join(cfg.os)
-    branch = f"branch {cfg.branch!r}" if cfg.branch else "the default branch"
-    return Problem(f"{name} has no public {oses} build on {branch}", status="hidden")
+    return _nothing_to_report(product_id, cfg, product, listings)
+
+
+def _nothing_to_report(product_id: str, cfg: GogSettings, product: Mapping[str, Any] | None,
+                       listings: Mapping[str, BuildList]) -> Problem:
+    what = f"GOG product {product_id}"
+    if product is None:
+        return Problem(f"{what} not found: unknown id, or delisted from the store", status="not_found")
+    missing = []
+    if cfg.build_oses:
+        branch = f"branch {cfg.branch!r}" if cfg.branch else "the default branch"
+        missing.append(f"no {' or '.join(cfg.build_oses)} build on {branch}")
+    if "linux" in cfg.os:
+        missing.append("no Linux installer")
+    return Problem(f"{_name(what, product)} has {' and '.join(missing)}", status="hidden")
+
+
+def _name(what: str, product: Mapping[str, Any] | None) -> str:
+    title = product.get("title") if isinstance(product, Mapping) else None
+    return f"{what} ({title})" if isinstance(title, str) and title else what
+
+
+def product_id_of(game: Game) -> str:
+    """The GOG product id of a library row: ``store_id``, else the ``app_name`` a Heroic
+    import keeps in ``extra_data`` (Backlogia stores Heroic's GOG games that way)."""
+    product_id = str(game.store_id or "").strip()
+    if product_id:
+        return product_id
+    extra = game.row.get("extra_data") if game.row else None
+    if isinstance(extra, (str, bytes)):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return ""
+    if isinstance(extra, Mapping):
+        app_name = extra.get("app_name")
+        if isinstance(app_name, (str, int)) and not isinstance(app_name, bool):
+            return str(app_name).strip()
+    return ""
 
 
 def check_games(games: Iterable[Game], cfg: GogSettings) -> Iterator[tuple[int, Result]]:
@@ -70,10 +170,11 @@ def check_games(games: Iterable[Game], cfg: GogSettings) -> Iterator[tuple[int, 
     """
     by_product: dict[str, list[Game]] = {}
     for game in games:
-        product_id = str(game.store_id or "").strip()
+        product_id = product_id_of(game)
         if not product_id.isdecimal():
+            shown = product_id or game.store_id
             yield game.id, Problem(
-                f"{game.store_id!r} is not a GOG product id (a number)", status="not_found"
+                f"{shown!r} is not a GOG product id (a number)", status="not_found"
             )
             continue
         by_product.setdefault(product_id, []).append(game)
@@ -112,4 +213,4 @@ def _outcome(future: Future[Result]) -> tuple[Result, bool]:
     except Unreachable as exc:
         return Problem(str(exc)), True
     except Exception as exc:  # a bug or a surprise must not lose the other games' answers
-        return Problem(f"unexpected error: {type(exc).__name__}: {exc}"), False
+        return Problem(scrub(f"unexpected error: {type(exc).__name__}: {exc}")), False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -11,6 +12,12 @@ from patchwatch.http import (GaveUp, HostGate, RetryAfterTooLong, RetryPolicy, n
 
 from .settings import GogSettings
 
+_PASSWORD = re.compile(r"(password=)[^&\s'\"]*", re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """``text`` with any ``password=`` query value masked (transport errors quote the URL)."""
+    return _PASSWORD.sub(r"\1***", text)
 
 
 class GogError(Exception):
@@ -91,7 +98,7 @@ class GogClient:
         except GaveUp as exc:
             raise Unreachable(
                 f"{what}: no answer after {exc.attempts} attempt{'s' if exc.attempts > 1 else ''} "
-                f"(last: {exc.reason})"
+                f"(last: {scrub(exc.reason)})"
             ) from None
         status = response.status_code
         if status == 200:

@@ -52,14 +52,18 @@ def test_store_page_edit_is_not_an_update(gog, run):
     assert after.value == before.value
 
 
-def test_private_build_is_ignored(gog, run):
-    product = gog.catalogue.add_product(1207658930, version="1.0")
-    gog.catalogue.publish_build(1207658930, "windows", "1.1-rc", public=False)
+def test_default_branch_build_is_the_first_listed_with_null_branch(gog, run):
+    # heroic-gogdl (manager.py) and Heroic (library.ts getMetaResponse) install the first
+    # item whose branch is null, whatever its `public` flag; so does the plugin.
+    gog.catalogue.add_product(1207658930, version="1.0")
+    gog.catalogue.publish_build(1207658930, "windows", "1.2-beta", branch="beta")
+    listed_first = gog.catalogue.publish_build(1207658930, "windows", "1.1", public=False)
 
     signal = run([gog_game(1207658930, 1)])[1]
 
-    assert signal.value == product.builds[0].build_id
-    assert signal.version == "1.0"
+    assert signal.value == listed_first.build_id
+    assert signal.version == "1.1"
+    assert signal.detail["builds"]["windows"]["public"] is False
 
 
 def test_other_branch_ignored_unless_tracked(gog, run):
@@ -119,7 +123,7 @@ def test_first_generation_builds_count(gog, run):
     assert signal.version is None  # GOG gives an empty version_name for many old builds
 
 
-def test_newest_by_publication_date_not_list_order(gog, run):
+def test_newest_by_publication_date_not_publishing_order(gog, run):
     gog.catalogue.add_product(1207658930, version="2.0")
     gog.catalogue.publish_build(
         1207658930, "windows", "0.9", published=datetime(2010, 1, 1, tzinfo=timezone.utc)
@@ -128,9 +132,9 @@ def test_newest_by_publication_date_not_list_order(gog, run):
     assert run([gog_game(1207658930, 1)])[1].version == "2.0"
 
 
-def test_no_public_build_is_hidden_with_title(gog, run):
+def test_no_default_branch_build_is_hidden_with_title(gog, run):
     gog.catalogue.add_product(1207658930, "Offline Installer Only", oses=())
-    gog.catalogue.publish_build(1207658930, "windows", "0.1", public=False)
+    gog.catalogue.publish_build(1207658930, "windows", "0.1", branch="beta")
 
     problem = run([gog_game(1207658930, 1)])[1]
 
@@ -149,3 +153,16 @@ def test_many_games_each_answered_once(gog, run):
     values = {answers[n].value for n in range(40)}
     assert len(values) == 40
     assert all(isinstance(a, Signal) for a in answers.values())
+
+
+def test_heroic_import_reads_the_product_id_from_extra_data(gog, run):
+    # Backlogia keeps GOG games imported through Heroic with no store_id and the product
+    # id as extra_data's app_name.
+    product = gog.catalogue.add_product(1207658930)
+    games = [gog_game(None, 1, row={"extra_data": '{"app_name": "1207658930", "title": "W2"}'}),
+             gog_game(None, 2, row={"extra_data": "not json"})]
+
+    answers = run(games)
+
+    assert answers[1].value == product.builds[0].build_id
+    assert answers[2].status == "not_found"

@@ -44,7 +44,7 @@ def test_sync_library_end_to_end(gog, tmp_path):
 
     new = gog.catalogue.publish_build(1207658930, "windows", "3.6")
     gog.catalogue.publish_build(1207658930, "osx", "3.6-mac")       # not tracked
-    gog.catalogue.publish_build(1207658931, "windows", "2.0", public=False)
+    gog.catalogue.publish_build(1207658931, "windows", "2.0", branch="beta")  # not tracked
     gog.catalogue.edit_metadata(1207658931, title="Gothic Classic")  # a page edit
     second = sync_library(db, pm=pm, config=config)
 
