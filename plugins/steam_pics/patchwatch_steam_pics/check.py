@@ -5,7 +5,10 @@
 - ``change_number``: the PICS change number the plugin's knowledge is current at;
 - ``known``: app ids whose last answer is current at that change number;
 - ``problems``: ``{appid: [status, message, branch]}`` for known apps answered with a problem;
-- ``tokens``: access tokens Steam gave for token-protected apps.
+- ``tokens``: access tokens Steam gave for token-protected apps;
+- ``denied``: ``{appid: change number}`` of apps whose access token Steam refused to the
+  anonymous account; they are left unanswered (the next Steam plugin gets them) and not
+  asked about again until their change number moves.
 
 An app is fetched again when it is not known, changed since the cursor, or its last
 recorded signal is not for the branch now tracked. The cursor and ``known`` move only
@@ -38,18 +41,20 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
         else:
             by_app[appid].append(game)
 
-    since, known, problems, tokens = _read_state(state)
+    since, known, problems, tokens, denied = _read_state(state)
     # The first request of a sync may have to log on first.
     changes = session.call(pics.changes_since, since or 0, config.request_timeout,
                            timeout=config.connect_timeout + pics.deadline_for(config.request_timeout) + 5)
     full = since is None or changes.force_full or changes.current < since
     if full:
-        known, problems = set(), {}
+        known, problems, denied = set(), {}, {}
 
     todo: list[int] = []
     answered: dict[int, Result] = {}
     for appid, app_games in by_app.items():
         branch = config.branch(appid)
+        if appid in denied and appid not in changes.apps:
+            continue  # still refused: left to the next Steam plugin, as last time
         if appid in known and appid not in changes.apps:
             result = _last_answer(app_games, branch, problems.get(appid))
             if result is not None:
@@ -63,6 +68,12 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
         tokens.update(fetched.tokens)
         for appid in batch:
             result = pics.read_result(appid, fetched, config.branch(appid))
+            if result is None:  # needs a token we do not have: not ours to answer
+                denied.pop(appid, None)
+                if appid in fetched.denied:
+                    denied[appid] = fetched.apps[appid].change_number
+                continue
+            denied.pop(appid, None)
             answered[appid] = result
             for game in by_app[appid]:
                 yield game.id, result
@@ -71,6 +82,7 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
     # known if they did not change; apps of this check are known with their new answer.
     here = set(by_app)
     known = {a for a in known if a not in here and a not in changes.apps}
+    denied = {a: c for a, c in denied.items() if a in here or a not in changes.apps}
     problems = {a: p for a, p in problems.items() if a in known}
     for appid, result in answered.items():
         if isinstance(result, Signal) or result.status in ("not_found", "hidden"):
@@ -81,6 +93,7 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
     state["known"] = sorted(known)
     state["problems"] = {str(a): p for a, p in sorted(problems.items())}
     state["tokens"] = {str(a): t for a, t in sorted(tokens.items())}
+    state["denied"] = {str(a): c for a, c in sorted(denied.items())}
 
 
 def _fetch_all(session: Any, config: Settings, appids: list[int],
@@ -138,16 +151,19 @@ def _last_answer(games: list[Game], branch: str, problem: list[str] | None) -> R
     return None
 
 
-def _read_state(state: Mapping[str, Any]) -> tuple[int | None, set[int], dict[int, list], dict[int, int]]:
-    """Cursor, known apps, remembered problems, tokens; a damaged state means a full pass."""
+def _read_state(state: Mapping[str, Any]) -> tuple[int | None, set[int], dict[int, list], dict[int, int],
+                                                  dict[int, int]]:
+    """Cursor, known apps, remembered problems, tokens, denied apps; a damaged state means
+    a full pass."""
     try:
         since = int(state["change_number"]) if state.get("change_number") is not None else None
         known = {int(a) for a in state.get("known", [])}
         problems = {int(a): list(p) for a, p in state.get("problems", {}).items() if len(p) == 3}
         tokens = {int(a): int(t) for a, t in state.get("tokens", {}).items()}
+        denied = {int(a): int(c) for a, c in state.get("denied", {}).items()}
     except (TypeError, ValueError, AttributeError):
-        return None, set(), {}, {}
-    return since, known, problems, tokens
+        return None, set(), {}, {}, {}
+    return since, known, problems, tokens, denied
 
 
 def _appid(store_id: Any) -> int | None:

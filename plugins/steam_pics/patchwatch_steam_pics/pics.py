@@ -45,7 +45,9 @@ class Fetched:
     apps: dict[int, AppEntry] = field(default_factory=dict)
     unknown: set[int] = field(default_factory=set)
     denied: set[int] = field(default_factory=set)
-    """Apps that need an access token anonymous accounts are not given."""
+    """Apps that need an access token Steam refused to anonymous accounts."""
+    unanswered: set[int] = field(default_factory=set)
+    """Apps that need an access token Steam neither granted nor refused this time."""
     tokens: dict[int, int] = field(default_factory=dict)
     """Access tokens obtained on the way (worth keeping for the next sync)."""
 
@@ -159,7 +161,8 @@ def fetch(client: Any, appids: list[int], tokens: dict[int, int], timeout: float
         return result
     (answer,) = request(client, ACCESS_TOKENS, {"appids": missing, "packageids": []}, timeout)
     granted = {t.appid: t.access_token for t in answer.app_access_tokens if t.access_token}
-    result.denied = set(missing) - set(granted)
+    result.denied = set(answer.app_denied_tokens) & set(missing)
+    result.unanswered = set(missing) - set(granted) - result.denied
     result.tokens = granted
     if granted:
         _product_info(client, granted.items(), timeout, result)
@@ -175,16 +178,17 @@ def signal_kind(branch: str) -> str:
     return "buildid" if branch == "public" else f"buildid@{branch}"
 
 
-def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem:
-    """The build signal of ``appid`` on ``branch`` from a product-info answer."""
+def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem | None:
+    """The build signal of ``appid`` on ``branch`` from a product-info answer; None when
+    the app needs an access token this anonymous session does not have (another plugin
+    may see it)."""
     if appid in fetched.unknown:
         return Problem(f"Steam knows no app {appid} (unknown to PICS)", status="not_found")
     entry = fetched.apps.get(appid)
     if entry is None:
         return Problem(f"Steam left app {appid} out of its product-info answer")
     if entry.missing_token:
-        return Problem(f"Steam app {appid} needs an access token anonymous accounts are not given",
-                       status="hidden")
+        return None
     try:
         info = _decode(entry.buffer)
     except Exception as exc:  # noqa: BLE001 - any decoding failure is a malformed answer

@@ -58,7 +58,7 @@ def test_beta_build_is_not_a_public_update(steam_cm: FakeSteamCM, settings: dict
 
 
 def test_token_app_gets_its_token_and_keeps_it(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
-    steam_cm.catalogue.add_app(70, token=777_000_123)
+    steam_cm.catalogue.add_app(70, token=777_000_123, token_answer="grant")  # e.g. sub 17906's apps
     core = mini_core(70, 10)
     results = core.sync(settings)
     assert isinstance(results[1], Signal)
@@ -75,14 +75,31 @@ def test_token_app_gets_its_token_and_keeps_it(steam_cm: FakeSteamCM, settings: 
     assert [(a.appid, a.access_token) for a in request.apps] == [(70, 777_000_123)]
 
 
-def test_app_whose_token_is_denied_is_hidden_not_an_error(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
-    steam_cm.catalogue.add_app(80, token=5, token_granted=False)
-    core = mini_core(80)
-    result = core.sync(settings)[1]
-    assert isinstance(result, Problem) and result.status == "hidden"
+def test_app_whose_token_is_denied_is_left_to_the_next_plugin(steam_cm: FakeSteamCM, settings: dict,
+                                                               mini_core: type) -> None:
+    steam_cm.catalogue.add_app(80, token=5)  # the fake denies tokens to anonymous accounts by default
+    core = mini_core(80, 10)
+    results = core.sync(settings)
+    assert list(results) == [2]  # app 80 unanswered: the core offers it to the next Steam plugin
+    assert core.state["denied"] == {"80": steam_cm.catalogue.apps[80].change_number}
     steam_cm.reset_records()
-    assert core.sync(settings)[1] == result  # remembered: no product info asked again
-    assert steam_cm.count("product_info") == 0
+    assert list(core.sync(settings)) == [2]  # remembered: nothing asked about it again ...
+    assert steam_cm.count("product_info") == steam_cm.count("access_tokens") == 0
+    steam_cm.catalogue.publish_build(80)
+    steam_cm.catalogue.apps[80].token_answer = "grant"
+    assert core.sync(settings)[1].value == str(steam_cm.catalogue.apps[80].branches["public"].buildid)
+    assert core.state["denied"] == {}  # ... until its change number moves
+
+
+def test_token_neither_granted_nor_denied_is_asked_again(steam_cm: FakeSteamCM, settings: dict,
+                                                         mini_core: type) -> None:
+    steam_cm.catalogue.add_app(81, token=6, token_answer="silent")
+    core = mini_core(81)
+    assert core.sync(settings) == {}
+    assert core.state["denied"] == {}
+    steam_cm.reset_records()
+    assert core.sync(settings) == {}
+    assert [list(r.appids) for r in steam_cm.requests("access_tokens")] == [[81]]
 
 
 def test_unknown_app_and_bad_ids_are_not_found(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:

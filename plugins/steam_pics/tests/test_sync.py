@@ -113,9 +113,21 @@ def test_entry_point_is_installed() -> None:
 
 
 def test_problem_answers_reach_the_core(tmp_path: Path, steam_cm: FakeSteamCM) -> None:
-    steam_cm.catalogue.add_app(80, token=5, token_granted=False)
+    steam_cm.catalogue.add_app(80, branches={})  # in PICS, but no public build listed
     db = _library(tmp_path, 80, 999_999)
     pm = new_plugin_manager({"steam_pics": patchwatch_steam_pics})
     summary = sync_library(db, pm=pm, config=_config(steam_cm))
     statuses = sorted(f.status for f in summary.failures)
     assert statuses == ["hidden", "not_found"], summary.failures
+
+
+def test_token_apps_it_cannot_see_go_to_the_next_steam_plugin(tmp_path: Path, steam_cm: FakeSteamCM) -> None:
+    groups = steam_cm.catalogue.add_realistic_apps(range(1000, 1400), seed=3)
+    assert groups["deny"] and groups["silent"] and groups["grant"]  # the mix has all three
+    db = _library(tmp_path, *range(1000, 1400))
+    backup = Backup()
+    pm = new_plugin_manager({"steam_pics": patchwatch_steam_pics, "backup": backup})
+    summary = sync_library(db, pm=pm, config=_config(steam_cm))
+    assert sorted(int(a) for a in backup.offered) == sorted(groups["deny"] + groups["silent"])
+    assert summary.served_by() == {"steam_pics": 400 - len(backup.offered), "backup": len(backup.offered)}
+    assert not summary.failures

@@ -10,6 +10,16 @@ from typing import Any, Iterator
 import vdf
 
 
+TOKEN_ANSWERS = ("deny", "grant", "silent")
+
+# The token mix of a realistic library (share of apps, answer to an anonymous account). The
+# shares are an assumption (see README); that anonymous accounts are refused tokens
+# (steamcmd/api#49, DepotDownloader Steam3Session.cs AppTokensDenied) except for the free
+# apps of their one package (steamctl#31: sub 17906), and that Steam sometimes answers
+# neither way (issue 10, SteamKit#941), are reported.
+TOKEN_MIX = (("deny", 0.06), ("silent", 0.01), ("grant", 0.01))
+
+
 @dataclass
 class FakeBranch:
     """One branch of an app's depots (``depots/branches/<name>``)."""
@@ -34,8 +44,9 @@ class FakeApp:
     review_percentage: int = 80
     token: int = 0
     """Non-zero: full info needs this access token (without it only a public stub is sent)."""
-    token_granted: bool = True
-    """Whether an anonymous account is given the token (False: the app stays hidden)."""
+    token_answer: str = "deny"
+    """What an anonymous access-token request gets: ``deny`` (listed in
+    ``app_denied_tokens``), ``grant`` (the token) or ``silent`` (in neither list)."""
     delisted: bool = False
     """Off the store; PICS still serves it."""
 
@@ -148,10 +159,16 @@ class Catalogue:
         branches: dict[str, FakeBranch] | None = None,
         depots: int = 2,
         token: int = 0,
-        token_granted: bool = True,
+        token_answer: str = "deny",
         app_type: str = "Game",
     ) -> FakeApp:
-        """Add (or replace) an app with a public branch; returns it."""
+        """Add (or replace) an app with a public branch; returns it.
+
+        ``token`` makes it token-protected; anonymous accounts are then denied the token
+        unless ``token_answer`` says ``grant`` (or ``silent``: Steam answers neither way).
+        """
+        if token_answer not in TOKEN_ANSWERS:
+            raise ValueError(f"token_answer must be one of {', '.join(TOKEN_ANSWERS)}, got {token_answer!r}")
         with self.lock:
             if branches is None:
                 branches = {
@@ -168,7 +185,7 @@ class Catalogue:
                 depots=[appid + i for i in range(1, depots + 1)],
                 tags=[19, 492, 1662, 3871, 4182][: 1 + appid % 5],
                 token=token,
-                token_granted=token_granted,
+                token_answer=token_answer,
                 app_type=app_type,
             )
             self.apps[appid] = app
@@ -178,6 +195,25 @@ class Catalogue:
         """Add many apps at once (e.g. a benchmark library)."""
         for appid in appids:
             self.add_app(appid, **kwargs)
+
+    def add_realistic_apps(self, appids: Iterator[int] | list[int] | range, seed: int = 1) -> dict[str, list[int]]:
+        """Add apps with the token mix of :data:`TOKEN_MIX`; returns the app ids per
+        token answer (``deny``, ``silent``, ``grant``, ``none``)."""
+        rng = random.Random(seed)
+        groups: dict[str, list[int]] = {"none": [], **{answer: [] for answer in TOKEN_ANSWERS}}
+        for appid in appids:
+            roll, answer = rng.random(), "none"
+            for candidate, share in TOKEN_MIX:
+                if roll < share:
+                    answer = candidate
+                    break
+                roll -= share
+            groups[answer].append(appid)
+            if answer == "none":
+                self.add_app(appid)
+            else:
+                self.add_app(appid, token=rng.randint(10**17, 10**18), token_answer=answer)
+        return groups
 
     def publish_build(
         self, appid: int, branch: str = "public", buildid: int | None = None, timeupdated: int | None = None

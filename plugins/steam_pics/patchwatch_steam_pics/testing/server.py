@@ -481,10 +481,13 @@ class _Connection:
         with self.cm.catalogue.lock:
             for appid in body.appids:
                 app = self.cm.catalogue.apps.get(appid)
-                if app is None or not app.token_granted:
-                    response.app_denied_tokens.append(appid)
-                else:
+                if app is not None and app.token and app.token_answer == "grant":
                     response.app_access_tokens.add(appid=appid, access_token=app.token)
+                elif app is not None and app.token and app.token_answer == "silent":
+                    continue  # issue 10 (SteamKit#941): sometimes neither granted nor denied
+                else:
+                    # steamcmd/api#49, DepotDownloader Steam3Session.cs: anonymous accounts are denied
+                    response.app_denied_tokens.append(appid)
             response.package_denied_tokens.extend(body.packageids)
         return ACCESS_TOKENS_RESPONSE, response
 
