@@ -17,7 +17,10 @@ PRIORITY = 100
 @hookimpl
 def store_info() -> StoreInfo:
     return StoreInfo(store="steam", priority=PRIORITY,
-                     description="Steam builds through PICS (anonymous CM login, bulk, change numbers)")
+                     description="Steam builds through PICS (anonymous CM login, bulk, change numbers)",
+                     # `patchwatch watch`: one changes-since request per cycle on the kept connection;
+                     # DoctorMcKay/node-steam-user README, changelistUpdateInterval (default 60000 ms).
+                     watch_interval=60, min_watch_interval=10)
 
 
 @hookimpl
