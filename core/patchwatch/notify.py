@@ -200,6 +200,10 @@ class Delivery:
     sent: int = 0
     failed: int = 0
     errors: list[str] | None = None
+    first_errors: list[str] | None = None
+    """The errors of messages that failed for the first time (worth a log line)."""
+    recovered: int = 0
+    """Messages delivered after earlier failed attempts."""
     next_retry: str | None = None
     """When the earliest failed message is due again (ISO 8601), if any is waiting."""
 
@@ -213,7 +217,7 @@ def deliver(db: sqlite_utils.Database, config: Config, *, send: Sender | None = 
     """
     send = send or send_apprise
     first, most = retry_delays(config)
-    report = Delivery(errors=[])
+    report = Delivery(errors=[], first_errors=[])
     wanted = set(only) if only is not None else None
     now = _at(0)
     rows = list(db.query(
@@ -237,6 +241,7 @@ def deliver(db: sqlite_utils.Database, config: Config, *, send: Sender | None = 
                 db[OUTBOX].update(row["id"], {"status": "sent", "sent_at": now_iso(),
                                               "attempts": row["attempts"] + 1, "last_error": None})
                 report.sent += 1
+                report.recovered += row["attempts"] > 0
             else:
                 attempts = row["attempts"] + 1
                 delay = min(most, first * 2 ** (attempts - 1))
@@ -246,6 +251,8 @@ def deliver(db: sqlite_utils.Database, config: Config, *, send: Sender | None = 
                 })
                 report.failed += 1
                 report.errors.append(f"{_private(row['destination'])}: {error}")
+                if attempts == 1:
+                    report.first_errors.append(report.errors[-1])
     report.next_retry = next_due(db)
     return report
 

@@ -270,9 +270,15 @@ class Watcher:
             self.stats.digests += 1
             self._wake_delivery.set()
         if delivery is not None:
-            for error in delivery.errors or []:
-                self.log(f"notification not delivered (kept, retried later): {error}")
+            self._log_delivery(delivery)
         return bool(count)
+
+    def _log_delivery(self, report: Any) -> None:
+        """A line for a message's first failure and one when retries got through."""
+        for error in report.first_errors or []:
+            self.log(f"notification not delivered, kept and retried with backoff: {error}")
+        if report.recovered:
+            self.log(f"delivered {report.recovered} notification(s) that had failed before")
 
     def _heartbeat(self) -> None:
         uptime = human(round(time.monotonic() - self.stats.started))
@@ -299,8 +305,7 @@ class Watcher:
                     report = notify.deliver(db, self.config, stop=self.stop)
                 finally:
                     db.close()
-                for error in report.errors or []:
-                    self.log(f"notification not delivered (kept, retried later): {error}")
+                self._log_delivery(report)
                 next_retry = report.next_retry
             except Exception as exc:  # a locked database: try again shortly
                 self.log(f"notifications: {exc}")

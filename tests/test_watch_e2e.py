@@ -1,0 +1,139 @@
+"""End to end: `patchwatch watch` in its own process against the fake Steam CM and a loopback
+Apprise receiver: one digest per cycle, nothing lost while the receiver is down, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from patchwatch.db import open_db
+from patchwatch.library import add_games
+from patchwatch.testing.receiver import NotificationReceiver
+from patchwatch_steam_pics.testing import FakeSteamCM
+
+pytestmark = pytest.mark.timeout(90)
+
+# The watch process runs the real CLI; the only change is the Steam universe key, which
+# the fake cannot sign for (the same swap as FakeSteamCM.patched_universe_key()).
+LAUNCH = """
+import os, sys
+from Cryptodome.PublicKey import RSA
+from steam.core import crypto
+crypto.UniverseKey.Public = RSA.import_key(os.environ["FAKE_CM_KEY"])
+from patchwatch.cli import cli
+sys.exit(cli(["watch"]))
+"""
+
+
+class Output:
+    """The watch process's stdout, read line by line in a thread."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while sum(text in line for line in self.lines) < count:
+                left = deadline - time.monotonic()
+                assert left > 0, f"no {text!r} (x{count}) in:\n" + "\n".join(self.lines)
+                self._cond.wait(left)
+
+
+def publish(cm: FakeSteamCM, *appids: int) -> None:
+    """New builds for several apps at once (one change-number burst, so one cycle)."""
+    with cm.catalogue.lock:
+        for appid in appids:
+            cm.catalogue.publish_build(appid)
+
+
+def test_watch_process_digests_survives_a_receiver_outage_and_stops_on_sigterm(tmp_path: Path):
+    with FakeSteamCM() as cm, NotificationReceiver() as receiver:
+        for appid in range(10, 16):
+            cm.catalogue.add_app(appid, f"Game {appid}")
+        db_path = tmp_path / "watch.db"
+        add_games(open_db(db_path), [{"store": "steam", "store_id": str(a), "title": f"Game {a}"}
+                                     for a in range(10, 16)])
+        config = tmp_path / "config.toml"
+        config.write_text(f"""
+disable = ["steam_http"]
+notify = ["{receiver.apprise_url}"]
+[plugins.steam_pics]
+cm_servers = "{cm.server}"
+connect_timeout = 3
+request_timeout = 3
+[watch]
+ignore_minimum = true   # a 1 s cycle against the fake; real Steam never under 10 s
+retry = 0.5
+retry_max = 1
+[watch.interval]
+steam_pics = 1
+""")
+        env = {**os.environ, "PATCHWATCH_DB": str(db_path), "PATCHWATCH_CONFIG": str(config),
+               "FAKE_CM_KEY": cm.public_key.export_key().decode(), "PYTHONUNBUFFERED": "1"}
+        env.pop("PATCHWATCH_DISABLE", None)
+        process = subprocess.Popen([sys.executable, "-c", LAUNCH], env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = Output(process)
+        try:
+            out.wait_for("steam: 6 new baseline(s)")
+            assert receiver.messages == []  # baselines are silent
+
+            publish(cm, 10, 11)
+            [first] = receiver.wait_for(1)
+            assert first.title == "patchwatch: 2 new builds"
+            assert "Game 10" in first.message and "Game 11" in first.message
+
+            publish(cm, 12)
+            second = receiver.wait_for(2)[1]
+            assert second.title == "patchwatch: New build: Game 12"
+
+            receiver.stop()  # the receiver goes away for a while
+            publish(cm, 13)
+            out.wait_for("notification not delivered, kept and retried")
+            publish(cm, 14, 15)
+            out.wait_for("steam: 2 new build(s)")
+            time.sleep(1.5)  # a few failed retries
+            assert len(receiver.messages) == 2
+            receiver.start()  # back, on the same port
+            messages = receiver.wait_for(4, timeout=15)
+            time.sleep(1.5)  # and nothing more arrives
+            assert len(receiver.messages) == 4
+            out.wait_for("delivered 2 notification(s) that had failed before")
+            assert sum("not delivered" in line for line in out.lines) == 2  # once per message
+            later = sorted(m.title for m in messages[2:])
+            assert later == ["patchwatch: 2 new builds", "patchwatch: New build: Game 13"]
+            everything = "\n".join(m.message for m in receiver.messages)
+            for appid in range(10, 16):  # every update exactly once
+                assert everything.count(f"Game {appid} (steam)") == 1, everything
+
+            t0 = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(10) == 0
+            assert time.monotonic() - t0 < 2.0
+            out.wait_for("stopped after")
+            if os.environ.get("SHOW_WATCH_OUTPUT"):
+                print("\n".join(out.lines))
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+        status = open_db(db_path).execute(
+            "SELECT status FROM patchwatch_runs ORDER BY id DESC").fetchone()[0]
+        assert status in ("done", "cancelled")
