@@ -115,3 +115,20 @@ def test_a_type_without_coercion_is_a_programming_error():
 
     with pytest.raises(NotImplementedError, match="setting\\(parse=...\\)"):
         read_settings(Odd, {"mapping": "a=1"}, plugin="odd")
+
+
+@dataclass(frozen=True)
+class WithTable:
+    branches: dict[str, str] | None = None
+
+
+@pytest.mark.parametrize("raw", [{"440": "beta", 570: " rc "}, '{"440": "beta", "570": "rc"}',
+                                 "440=beta, 570 = rc", "440=beta,570=rc,"])
+def test_table_from_toml_json_or_environment(raw):
+    assert read_settings(WithTable, {"branches": raw}, plugin="t").branches == {"440": "beta", "570": "rc"}
+
+
+@pytest.mark.parametrize("raw", ["440", "440=", '{"440": {"x": 1}}', ["440=beta"], '{"440": '])
+def test_bad_table_is_a_settings_error_naming_the_form(raw):
+    with pytest.raises(SettingsError, match="t setting branches must be a table"):
+        read_settings(WithTable, {"branches": raw}, plugin="t")

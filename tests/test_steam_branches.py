@@ -35,6 +35,7 @@ def steam(tmp_path):
             cm.catalogue.add_app(appid, buildid=buildid)
             web_catalogue.add(appid, buildid=buildid)
         cm.catalogue.publish_build(10, branch="beta", buildid=BETA)
+        web_catalogue.publish_build(10, buildid=BETA, branch="beta")
         web = serve_steam(server, web_catalogue)
         db = tmp_path / "library.db"
         for appid in (10, 20):
@@ -87,3 +88,26 @@ def test_a_new_beta_build_is_one_update_and_public_builds_are_not_watched(steam)
     (update,) = sync(cm, web, db, branch="beta").updates
     assert (update.kind, update.old_value, update.new_value) == ("buildid@beta", str(BETA), str(BETA + 1))
     assert update.is_build
+
+
+def test_tracking_beta_a_fallback_to_steam_http_and_back_is_no_update(steam):
+    cm, web, db = steam
+    first = sync(cm, web, db, branch="beta")
+    assert first.served_by() == {"steam_pics": 2}
+    fallback = sync(cm, web, db, branch="beta", pics_up=False)
+    assert fallback.served_by() == {"steam_http": 2}
+    assert fallback.updates == [] and fallback.baselines == 0 and fallback.unchanged == 2
+    assert web.server.count(r"/v1/info/10") == 1  # read from the mirror, which shows every branch
+    back = sync(cm, web, db, branch="beta")
+    assert back.served_by() == {"steam_pics": 2}
+    assert back.updates == [] and back.baselines == 0 and back.unchanged == 2
+
+
+def test_a_new_beta_build_seen_by_steam_http_is_one_update(steam):
+    cm, web, db = steam
+    sync(cm, web, db, branch="beta")
+    cm.catalogue.publish_build(10, branch="beta", buildid=BETA + 1)
+    web.catalogue.publish_build(10, buildid=BETA + 1, branch="beta")
+    (update,) = sync(cm, web, db, branch="beta", pics_up=False).updates
+    assert (update.kind, update.new_value, update.plugin) == ("buildid@beta", str(BETA + 1), "steam_http")
+    assert sync(cm, web, db, branch="beta").updates == []  # steam_pics agrees: nothing new

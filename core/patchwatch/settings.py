@@ -16,7 +16,8 @@ A plugin declares its settings as a frozen dataclass whose fields have defaults,
 
 ``raw`` is the ``[plugins.<name>]`` section with ``PATCHWATCH_<NAME>_<KEY>`` overrides,
 whose values are strings: each value is coerced to its field's type (``bool``, ``int``,
-``float``, ``str``, ``tuple[str, ...]`` from a comma-separated string, and ``X | None``).
+``float``, ``str``, ``tuple[str, ...]`` from a comma-separated string, ``dict[str, str]``
+from a table, a JSON object or ``"key=value, key=value"``, and ``X | None``).
 A field may bring its own parser instead: ``os: tuple[str, ...] = setting(("windows",),
 parse=parse_oses)``. Every error is a :class:`SettingsError` naming plugin, key and value.
 """
@@ -24,6 +25,7 @@ parse=parse_oses)``. Every error is a :class:`SettingsError` naming plugin, key 
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from typing import Any, Callable, Mapping, TypeVar
@@ -117,13 +119,36 @@ def coerce(value: Any, kind: Any) -> Any:
             raise TypeError(value)
         return tuple(coerce(item.strip() if isinstance(item, str) else item, args[0])
                      for item in items if not (isinstance(item, str) and not item.strip()))
+    if typing.get_origin(kind) is dict and args == (str, str):
+        return _table(value)
     raise NotImplementedError(f"no coercion to {kind!r}: give the field setting(parse=...)")
+
+
+def _table(value: Any) -> dict[str, str]:
+    """A TOML table, a JSON object, or ``"key=value, key=value"`` (the environment's form)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            value = json.loads(text)
+        else:
+            pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError(value)
+            value = dict(pairs)
+    if not isinstance(value, Mapping):
+        raise TypeError(value)
+    table = {str(k).strip(): str(v).strip() for k, v in value.items()}
+    if any(not k or not v for k, v in table.items()) or any(isinstance(v, (dict, list)) for v in value.values()):
+        raise ValueError(value)
+    return table
 
 
 def _type_name(kind: Any) -> str:
     args = typing.get_args(kind)
     if typing.get_origin(kind) is tuple:
         return f"comma-separated list of {_type_name(args[0])}"
+    if typing.get_origin(kind) is dict:
+        return "table (key = value, or 'key=value, key=value')"
     if type(None) in args:
         return " or ".join(_type_name(a) for a in args if a is not type(None)) + " (or nothing)"
     return getattr(kind, "__name__", str(kind))

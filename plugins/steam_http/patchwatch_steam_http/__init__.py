@@ -49,8 +49,9 @@ def check_updates_bulk(games: list[Game], settings: Mapping[str, Any],
                        state: dict[str, Any]) -> Iterator[tuple[int, Result]]:
     """The best public signal for each game, yielded as it arrives."""
     s = Settings.from_mapping(settings)  # a bad setting raises: the core reports it
-    with Checker(s) as checker:
+    with Checker(s, state) as checker:
         yield from checker.check_many(games)
+        checker.save(state)
         state["last_sync"] = {
             "requests": {src.name: src.host.requests for src in checker.sources},
             "down": {src.name: src.host.down for src in checker.sources if src.host.down},

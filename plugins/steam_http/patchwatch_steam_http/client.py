@@ -110,6 +110,14 @@ class Host:
             self._failed(error)
             raise FetchError(f"{self.name}: {error}" + (f" after {s.retries + 1} attempts" if s.retries else ""),
                              transport=True) from None
+        if response.status_code == 403 and is_html(response):
+            # Steam's edge (Akamai) answers an IP it blocks with an HTML "Access Denied" page
+            # for every path, for minutes to hours (rafaelgomesxyz/esgst#650,
+            # SmItH197/SteamAuthentication#252, Santodan/PlayniteAchievements#11): ask
+            # nothing more of this host in this sync. A JSON 403 is the API's own answer.
+            reason = "HTTP 403 with an HTML page: the host blocked this IP address"
+            self.take_down(reason)
+            raise FetchError(f"{self.name}: {reason}", transport=True)
         self._succeeded()
         return response
 
@@ -136,6 +144,13 @@ class Host:
         if response.status_code >= 500:
             return f"HTTP {response.status_code}"
         return None
+
+
+def is_html(response: requests.Response) -> bool:
+    """Whether an answer is a web page rather than the API's JSON."""
+    if "html" in response.headers.get("Content-Type", "").lower():
+        return True
+    return response.content[:64].lstrip().startswith(b"<")
 
 
 def decode_json(response: requests.Response, what: str) -> Any:

@@ -77,20 +77,19 @@ def test_appdetails_is_the_weakest_signal_and_ignores_prices(steam, games_for, r
 
 
 def test_unknown_to_the_mirror_falls_to_news(steam, fake_store, games_for, run):
-    # an app the mirror has not cached yet: its 404 sends the game to the next signal
+    # an app the mirror has not cached yet (an older gateway answered 404): with no build
+    # known for it, the game goes to the next signal
     fake_store.fail(r"/v1/info/20", 404, times=1)
     results = run(games_for(10, 20), steam.settings())
     assert results["10"].detail["source"] == "mirror"
     assert results["20"].detail["source"] == "news" and results["20"].is_build is False
 
 
-def test_old_mirror_answer_for_unknown_app_is_empty_data(steam, fake_store, games_for, run):
-    from patchwatch.testing import Response
-    # the mirror's older API answered 200 with an empty app object
-    fake_store.fail(r"/v1/info/10", Response(200, json={"data": {"10": {}}, "status": "success"}))
+def test_unknown_app_gets_the_mirrors_empty_answer(steam, games_for, run):
+    steam.catalogue.remove(10)
     result = run(games_for(10), steam.settings(news=False, appdetails=False))["10"]
     assert isinstance(result, Problem) and result.status == "not_found"
-    assert "does not know" in result.message
+    assert "nothing on this app" in result.message
 
 
 def test_app_without_public_build_is_hidden(steam, games_for, run):
