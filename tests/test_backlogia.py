@@ -52,3 +52,38 @@ def test_backlogia_library_is_read_and_updates_land_where_backlogia_reads(db_pat
     assert schema_after == schema_before
     assert conn.execute("SELECT playtime_hours FROM games WHERE store_id='570'").fetchone() == (12.5,)
     conn.close()
+
+
+# -- blocker 1: the host writes while patchwatch syncs ---------------------------
+
+import pytest  # noqa: E402
+
+from patchwatch import db as db_module  # noqa: E402
+from patchwatch.db import CHECKS, SIGNALS  # noqa: E402
+from patchwatch.testing.backlogia import HostWriter, steam_row  # noqa: E402
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_sync_survives_host_writes_and_a_long_host_transaction(db_path, make_pm, config,
+                                                               monkeypatch, journal):
+    """3,000 games while Backlogia writes every 5 ms and once holds the write lock for longer
+    than the busy timeout: no error on either side, every answer saved.
+    (bench/host_lock.py runs the full case: a write every 50 ms and a 20 s hold.)"""
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 400)
+    n = 3000
+    create_backlogia_db(db_path, [steam_row(i, f"Game {i}") for i in range(1, n + 1)])
+    if journal == "wal":
+        sqlite3.connect(db_path).execute("PRAGMA journal_mode=wal").close()
+    plugin = ExamplePlugin(catalogue={str(i): i for i in range(1, n + 1)})
+    plugin.delay = 0.0008
+    config.lock_wait = 30
+    with HostWriter(db_path, list(range(1, n + 1)), every=0.005, hold=1.5,
+                    hold_after=0.3) as host:
+        summary = sync_library(db_path, pm=make_pm(p=plugin), config=config)
+        assert host.held.is_set(), "the long host transaction must overlap the sync"
+    assert host.errors == []
+    assert host.writes > 50
+    assert summary.checked == n and summary.failures == []
+    db = open_db(db_path)
+    assert db[SIGNALS].count == n and db[CHECKS].count == n
+    assert db.journal_mode == journal  # the host's choice is kept

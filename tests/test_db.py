@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -41,6 +42,7 @@ def test_read_only_database_is_reported(db_path, make_pm, config, monkeypatch):
 def test_locked_database_is_reported_after_waiting(db_path, make_pm, config, monkeypatch):
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 200)
     add_game(db_path, "steam", "1")
+    config.lock_wait = 1.5
     blocker = sqlite3.connect(db_path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -51,6 +53,8 @@ def test_locked_database_is_reported_after_waiting(db_path, make_pm, config, mon
         blocker.execute("ROLLBACK")
         blocker.close()
     assert "locked" in str(info.value) and str(db_path) in str(info.value)
+    # The message tells the truth about how long it waited for the write lock.
+    assert re.search(r"waited (1\.[5-9]|2\.\d) s for its write lock", str(info.value))
     # Nothing was lost: the library is intact and a later sync works.
     summary = sync_library(db_path, pm=make_pm(p=ExamplePlugin(catalogue={"1": 1})),
                            config=config)

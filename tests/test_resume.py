@@ -53,3 +53,109 @@ def test_killed_sync_resumes_where_it_stopped(db_path, config):
     assert len(plugin.calls[0]) == 200 - saved
     assert open_db(db_path)[SIGNALS].count == 200
     assert summary.updates == []
+
+
+# -- a run that died inside a host process that lives on -------------------------
+
+import pytest  # noqa: E402
+
+from patchwatch import sync as sync_module  # noqa: E402
+from patchwatch.db import RUNS  # noqa: E402
+from patchwatch.plugins import new_plugin_manager  # noqa: E402
+from patchwatch.sync import SyncBusy  # noqa: E402
+
+
+def _host_run(db_path, pid, heartbeat):
+    db = open_db(db_path)
+    db[RUNS].insert({"started_at": "2026-01-01T00:00:00+00:00", "status": "running",
+                     "stores": "null", "total": 3, "processed": 1, "pid": pid,
+                     "heartbeat_at": heartbeat})
+    db.close()
+
+
+def test_run_left_running_by_a_live_host_process_expires(db_path, config):
+    """The host (a long-lived web server) keeps its pid alive after its sync thread died:
+    once the run's heartbeat is older than the lease, the next sync goes ahead and resumes."""
+    for i in range(1, 4):
+        add_game(db_path, "steam", str(i))
+    host = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        from patchwatch.library import now_iso
+        from datetime import datetime, timedelta, timezone
+        stale = (datetime.now(timezone.utc) - timedelta(minutes=5)).replace(
+            microsecond=0).isoformat()
+        _host_run(db_path, host.pid, stale)
+        plugin = ExamplePlugin(catalogue={"1": 1, "2": 2, "3": 3})
+        summary = sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
+        assert summary.resumed_from == 1 and summary.checked == 3
+        # A live heartbeat still means "busy": two syncs never run at once.
+        _host_run(db_path, host.pid, now_iso())
+        with pytest.raises(SyncBusy, match="last seen alive"):
+            sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
+    finally:
+        host.kill()
+        host.wait()
+
+
+def test_heartbeat_keeps_a_long_quiet_sync_alive(db_path, config, monkeypatch):
+    """A plugin that is slow to answer must not let the run's lease run out."""
+    from patchwatch import state
+    monkeypatch.setattr(state, "HEARTBEAT_SECONDS", 0.1)
+    add_game(db_path, "steam", "1")
+    plugin = ExamplePlugin(catalogue={"1": 1})
+    plugin.delay = 0.6
+    seen = []
+
+    def watch():
+        time.sleep(0.45)
+        seen.append(open_db(db_path)[RUNS].get(1)["heartbeat_at"])
+
+    import threading
+    t = threading.Thread(target=watch)
+    t.start()
+    sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
+    t.join()
+    started = open_db(db_path)[RUNS].get(1)["started_at"]
+    assert seen and seen[0] is not None and seen[0] >= started
+
+
+# -- issue 12 points 1 and 2: resume follows the whole chain ---------------------
+
+class _Cut(Exception):
+    pass
+
+
+def _interrupting(at):
+    def progress(processed, total):
+        if processed >= at:
+            raise KeyboardInterrupt
+    return progress
+
+
+def test_resume_follows_the_whole_chain_of_unfinished_runs(db_path, config, monkeypatch):
+    monkeypatch.setattr(sync_module, "FLUSH_EVERY", 10)
+    n = 100
+    for i in range(1, n + 1):
+        add_game(db_path, "steam", str(i))
+    catalogue = {str(i): i for i in range(1, n + 1)}
+    pm = new_plugin_manager({"p": ExamplePlugin(catalogue=catalogue)})
+    sync_library(db_path, pm=pm, config=config)  # baselines
+    for key in catalogue:
+        catalogue[key] += 1000  # every game gets a new build
+    # Two syncs in a row are cut short, each after about 30 more games.
+    for cut in (30, 60):
+        with pytest.raises(KeyboardInterrupt):
+            sync_library(db_path, pm=pm, config=config, progress=_interrupting(cut))
+    plugin = ExamplePlugin(catalogue=catalogue)
+    summary = sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
+    db = open_db(db_path)
+    checked_before = n - len(plugin.calls[0])
+    assert checked_before >= 60, "games checked by both interrupted runs are skipped"
+    assert summary.skipped_resumed == checked_before
+    # Every update is in this summary, including those found before the interruptions.
+    assert len(summary.updated) == n
+    assert sorted(int(u.store_id) for u in summary.updates) == list(range(1, n + 1))
+    assert summary.earlier_updates == checked_before
+    assert db[SIGNALS].count == n
+    statuses = [r["status"] for r in db.query(f"SELECT status FROM {RUNS} ORDER BY id")]
+    assert statuses == ["done", "resumed", "resumed", "done"]

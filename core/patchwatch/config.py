@@ -62,6 +62,8 @@ class Config:
     """Stores (``epic``) and games (``steam:570``) that never notify."""
     watch: dict[str, Any] = field(default_factory=dict)
     """The ``[watch]`` table: intervals per plugin, heartbeat, retry (read by watch.py)."""
+    lock_wait: float = 120.0
+    """Seconds a write waits while another program (the host) holds the database's write lock."""
     env: Mapping[str, str] | None = None
     """The environment to read overrides from (``os.environ`` when None)."""
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import time
 from pathlib import Path
+from typing import Iterator
 
 import sqlite_utils
 
@@ -40,7 +43,8 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
     ),
     RUNS: (
         {"id": int, "started_at": str, "finished_at": str, "status": str, "stores": str,
-         "total": int, "processed": int, "pid": int, "resumed_from": int, "summary": str},
+         "total": int, "processed": int, "pid": int, "resumed_from": int, "summary": str,
+         "heartbeat_at": str},
         "id", [],
     ),
     PLUGIN_STATE: (
@@ -62,24 +66,110 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
 """patchwatch's own tables: columns, primary key, indexes."""
 
 
-def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and if needed create) the database with WAL on and the schema in place.
+LOCK_WAIT = 120.0
+"""Default seconds a write waits for another program's write lock (a host's long transaction)."""
 
-    Raises :class:`DatabaseError`, naming the file, when it is corrupt, read-only or locked.
+TIMESTAMP_SQL = "%Y-%m-%d %H:%M:%S"
+"""SQLite's ``CURRENT_TIMESTAMP`` form (UTC), the one Backlogia's tables hold."""
+
+
+def open_db(path: str | Path, *, create: bool = True, read_only: bool = False,
+            wal: bool = False, lock_wait: float = LOCK_WAIT) -> sqlite_utils.Database:
+    """Open the database; for writing, create it and the schema when missing.
+
+    ``read_only`` opens an existing file without creating or changing anything (a missing
+    file is an error). A file patchwatch creates is put in WAL mode; an existing file keeps
+    the journal mode its owner chose unless ``wal`` opts in. Every write waits up to
+    ``lock_wait`` seconds for another program's write lock. Raises :class:`DatabaseError`,
+    naming the file, when it is missing, corrupt, read-only or locked.
     """
+    if str(path) == ":memory:" or str(path).startswith("file::memory:"):
+        raise DatabaseError(
+            "database ':memory:' keeps nothing once the command ends: give a file path "
+            "(--db or PATCHWATCH_DB)")
     path = Path(path)
-    if not create and not path.exists():
-        raise DatabaseError(f"database not found: {path}")
+    if (read_only or not create) and not path.is_file():
+        raise DatabaseError(f"database not found: {path} (check --db or PATCHWATCH_DB)")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
-        db = sqlite_utils.Database(conn, execute_plugins=False)
-        if db.journal_mode != "wal":
-            db.enable_wal()
-        ensure_schema(db)
+        new_file = not path.exists() or path.stat().st_size == 0
+        if read_only:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        # A host row with bytes that are not UTF-8 (one bad title) is read with U+FFFD
+        # instead of making the whole table unreadable.
+        conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+        db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
+        db.lock_wait = lock_wait  # type: ignore[attr-defined]
+        db.read_only = read_only  # type: ignore[attr-defined]
+        if read_only:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails if corrupt
+        else:
+            if (new_file or wal) and db.journal_mode != "wal":
+                db.enable_wal()
+            ensure_schema(db)
     except (sqlite3.Error, OSError) as exc:
         raise database_error(path, exc) from None
     return db
+
+
+class LockWaitError(sqlite3.OperationalError):
+    """Another program held the write lock for longer than ``lock_wait``."""
+
+    def __init__(self, waited: float, attempts: int) -> None:
+        super().__init__(f"database is locked (waited {waited:.1f} s over {attempts} attempts)")
+        self.waited, self.attempts = waited, attempts
+
+
+@contextlib.contextmanager
+def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One short write transaction that takes the write lock up front (``BEGIN IMMEDIATE``).
+
+    A deferred transaction that reads and then writes cannot get the lock in WAL mode once
+    another connection has committed, and the busy timeout does not help it. When another
+    program holds the lock, keep trying for the database's ``lock_wait`` seconds, then raise
+    :class:`LockWaitError` saying how long it waited. Nested use joins the open transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():  # a savepoint inside the caller's transaction
+            yield db
+        return
+    budget = getattr(db, "lock_wait", LOCK_WAIT)
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" not in text and "busy" not in text:
+                raise
+            waited = time.monotonic() - started
+            if waited >= budget:
+                raise LockWaitError(waited, attempts) from None
+            time.sleep(min(0.05 * attempts, 1.0, max(0.0, budget - waited)))
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    # COMMIT needs the lock too (in rollback-journal mode, readers must finish first).
+    while True:
+        try:
+            conn.commit()
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc).lower() and "busy" not in str(exc).lower()) \
+                    or time.monotonic() - started >= budget:
+                conn.rollback()
+                raise
+            time.sleep(0.05)
 
 
 def database_error(path: str | Path, exc: BaseException) -> DatabaseError:
@@ -90,8 +180,11 @@ def database_error(path: str | Path, exc: BaseException) -> DatabaseError:
         why = "is not a valid SQLite database (corrupt?)"
     elif "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError):
         why = "is read-only: patchwatch needs to write to it"
+    elif isinstance(exc, LockWaitError):
+        why = (f"is locked by another program: waited {exc.waited:.1f} s for its write lock "
+               f"({exc.attempts} attempts; raise lock_wait to wait longer)")
     elif "locked" in lowered or "busy" in lowered:
-        why = f"is locked by another program (waited {BUSY_TIMEOUT_MS // 1000} s)"
+        why = f"is locked by another program (waited {BUSY_TIMEOUT_MS / 1000:g} s)"
     elif "unable to open" in lowered:
         why = "cannot be opened (missing folder or no permission?)"
     else:
@@ -104,9 +197,17 @@ def db_file(db: sqlite_utils.Database) -> str:
     return db.conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
 
 
+def has_table(db: sqlite_utils.Database, table: str) -> bool:
+    """Whether ``table`` exists (a read-only open of a host database may lack ours)."""
+    return db[table].exists()
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
     """Create what is missing; never alter a host's existing ``games`` columns."""
-    with db.atomic():
+    if all(db[t].exists() for t in TABLES) and db[BACKLOGIA_UPDATES].exists() \
+            and db["games"].exists() and _up_to_date(db):
+        return  # nothing to do: no write lock taken
+    with write(db):
         if not db["games"].exists():
             # Backlogia-compatible library table, for the embedded default.
             db["games"].create(
@@ -145,3 +246,11 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 for column, kind in columns.items():
                     if column not in have:
                         db[table].add_column(column, kind)
+
+
+def _up_to_date(db: sqlite_utils.Database) -> bool:
+    missing = {"id", "store", "store_id"} - set(db["games"].columns_dict)
+    if missing:
+        return False
+    return all(set(columns) <= set(db[table].columns_dict)
+               for table, (columns, _, _) in TABLES.items())

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
-from .db import SIGNALS, database_error, db_file
+from .db import SIGNALS, database_error, db_file, write
 from .errors import LibraryError
 from .models import Game, Signal
 
@@ -27,28 +27,86 @@ def _title_column(db: sqlite_utils.Database) -> str | None:
     return next((c for c in TITLE_COLUMNS if c in columns), None)
 
 
-def load_games(db: sqlite_utils.Database, stores: Iterable[str] | None = None) -> list[Game]:
-    """Every game of the library (of ``stores`` when given) with its last signals."""
+ID_KEYS = ("product_id", "app_name", "appid")
+"""``extra_data`` keys a host's importer keeps a game's store id under, tried in this order when
+the ``store_id`` column is empty: Backlogia's Heroic GOG import stores ``app_name`` only
+(web/sources/gog.py), its Galaxy import ``product_id``, Epic ``app_name``, Steam ``appid``."""
+HIDDEN_COLUMNS = ("hidden", "removed")
+"""Backlogia's flags for games the user hid (web/database.py) or removed (main's database.py)."""
+
+
+def id_text(value: Any) -> str:
+    """A store id as text, whatever the host column's type made of it (``570.0`` → ``570``)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return "" if value is None else str(value).strip()
+
+
+def _hidden_clause(db: sqlite_utils.Database) -> str:
+    columns = db["games"].columns_dict
+    return "".join(f" AND ({c} IS NULL OR {c} = 0)" for c in HIDDEN_COLUMNS if c in columns)
+
+
+def _store_clause(stores: Iterable[str] | None) -> tuple[str, list[str]]:
+    if not stores:
+        return "", []
+    stores = list(stores)
+    return f" AND lower(trim(store)) IN ({', '.join('?' for _ in stores)})", stores
+
+
+def load_games(db: sqlite_utils.Database, stores: Iterable[str] | None = None,
+               *, include_hidden: bool = False) -> list[Game]:
+    """Every game of the library (of ``stores`` when given) with its last signals.
+
+    Games the host marks hidden or removed are left out unless ``include_hidden``. A row
+    whose ``store_id`` is empty gets the id its ``extra_data`` holds (see :data:`ID_KEYS`);
+    one with no id at all is still returned, with ``store_id`` ``""``, so it can be reported.
+    """
     title = _title_column(db)
-    where, params = "store IS NOT NULL AND store_id IS NOT NULL AND store_id != ''", []
-    if stores:
-        stores = list(stores)
-        where += f" AND store IN ({', '.join('?' for _ in stores)})"
-        params = stores
-    signals: dict[int, dict[str, Signal]] = {}
-    for row in db.query(f"SELECT * FROM {SIGNALS}"):
-        signals.setdefault(row["game_id"], {})[row["kind"]] = signal_from_row(row)
+    where, params = _store_clause(stores)
+    if not include_hidden:
+        where += _hidden_clause(db)
+    signals: dict[Any, dict[str, Signal]] = {}
+    if db[SIGNALS].exists():
+        for row in db.query(f"SELECT * FROM {SIGNALS}"):
+            signals.setdefault(row["game_id"], {})[row["kind"]] = signal_from_row(row)
     games = []
-    for row in db.query(f"SELECT * FROM games WHERE {where} ORDER BY store, id", params):
+    for row in db.query(f"SELECT * FROM games WHERE store IS NOT NULL AND trim(store) != ''"
+                        f"{where} ORDER BY store, id", params):
+        store_id = id_text(row["store_id"]) or _id_from_extra(row.get("extra_data"))
         games.append(Game(
             id=row["id"],
             store=str(row["store"]).strip().lower(),
-            store_id=str(row["store_id"]).strip(),
+            store_id=store_id,
             title=row.get(title) if title else None,
             row=row,
             signals=signals.get(row["id"], {}),
         ))
     return games
+
+
+def _id_from_extra(extra: Any) -> str:
+    if not isinstance(extra, str) or not extra:
+        return ""
+    try:
+        data = json.loads(extra)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    return next((id_text(data[k]) for k in ID_KEYS if id_text(data.get(k))), "")
+
+
+def hidden_count(db: sqlite_utils.Database, stores: Iterable[str] | None = None) -> int:
+    """How many games (of ``stores``) the host marks hidden or removed."""
+    visible = _hidden_clause(db)
+    if not visible:
+        return 0
+    where, params = _store_clause(stores)
+    return db.execute(f"SELECT count(*) FROM games WHERE store IS NOT NULL{where} "
+                      f"AND NOT (1{visible})", params).fetchone()[0]
 
 
 def signal_from_row(row: Mapping[str, Any]) -> Signal:
@@ -88,7 +146,7 @@ def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, An
     title = _title_column(db)
     added_at = now_iso()
     ids: list[int] = []
-    with db.atomic():
+    with write(db):
         for store, store_id, name, extra in rows:
             found = list(db.query(
                 "SELECT id FROM games WHERE store = ? AND store_id = ?", [store, store_id]))

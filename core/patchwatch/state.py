@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
-from .db import BACKLOGIA_UPDATES, CHECKS, PLUGIN_STATE, RUNS, SIGNALS, UPDATES
+from .db import BACKLOGIA_UPDATES, CHECKS, PLUGIN_STATE, RUNS, SIGNALS, UPDATES, write
 from .library import now_iso
 from .models import Game, Problem, Result
 
@@ -93,7 +94,7 @@ def record_results(
         })
         checks.append(_check_row(game, plugin, "ok", None, now, run_id))
         outcomes.append(Outcome(game, kind, update=update))
-    with db.atomic():
+    with write(db):
         # first_seen is when the current value was first seen: kept while it is unchanged.
         db.conn.executemany(
             f"""INSERT INTO {SIGNALS} (game_id, kind, value, version, published_at, is_build,
@@ -130,24 +131,35 @@ def record_unchecked(db: sqlite_utils.Database, games: Iterable[Game], status: s
     """Mark games no plugin could check (``unsupported`` or ``error``)."""
     now = now_iso()
     rows = [_check_row(game, None, status, message, now, run_id) for game in games]
-    with db.atomic():
+    with write(db):
         db[CHECKS].upsert_all(rows, pk="game_id")
 
 
 # -- runs -------------------------------------------------------------------
 
+HEARTBEAT_SECONDS = 15.0
+"""How often a running sync stamps its run row."""
+LEASE_SECONDS = 90.0
+"""A ``running`` run whose stamp is older than this is dead (e.g. its thread died inside a
+host process that lives on) and never blocks the next sync."""
+
+
 def start_run(db: sqlite_utils.Database, stores: list[str] | None, total: int,
               resumed_from: int | None) -> int:
-    with db.atomic():
+    now = now_iso()
+    with write(db):
+        if resumed_from is not None:
+            db[RUNS].update(resumed_from, {"status": "resumed"})
         return db[RUNS].insert({
-            "started_at": now_iso(), "status": "running", "stores": json.dumps(stores),
+            "started_at": now, "status": "running", "stores": json.dumps(stores),
             "total": total, "processed": 0, "pid": os.getpid(), "resumed_from": resumed_from,
+            "heartbeat_at": now,
         }).last_pk
 
 
 def update_run(db: sqlite_utils.Database, run_id: int, **values: Any) -> None:
-    with db.atomic():
-        db[RUNS].update(run_id, values)
+    with write(db):
+        db[RUNS].update(run_id, {**values, "heartbeat_at": now_iso()})
 
 
 def unfinished_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
@@ -159,11 +171,25 @@ def unfinished_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
 
 
 def running_elsewhere(run: dict[str, Any], stale_after: float = 12 * 3600) -> bool:
-    """Whether ``run`` is being carried out right now by another live process."""
+    """Whether ``run`` is being carried out right now by another sync.
+
+    It is alive while its process lives and its heartbeat is younger than
+    :data:`LEASE_SECONDS`: a sync that died inside a host process that lives on stops
+    stamping and expires, whatever the pid says.
+    """
     if run["status"] != "running" or run["pid"] == os.getpid() or not _alive(run["pid"]):
         return False
-    started = datetime.fromisoformat(run["started_at"])
-    return (datetime.now(timezone.utc) - started).total_seconds() < stale_after
+    beat = run.get("heartbeat_at")
+    if beat:
+        return _age(beat) < LEASE_SECONDS
+    return _age(run["started_at"]) < stale_after  # a run from before heartbeats existed
+
+
+def _age(stamp: str) -> float:
+    when = datetime.fromisoformat(stamp)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - when).total_seconds()
 
 
 def _alive(pid: int | None) -> bool:
@@ -178,9 +204,90 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def checked_in_run(db: sqlite_utils.Database, run_id: int) -> set[int]:
+class Heartbeat:
+    """Stamps a run's ``heartbeat_at`` from a daemon thread, on its own connection."""
+
+    def __init__(self, path: str, run_id: int, every: float | None = None) -> None:
+        self.path, self.run_id = path, run_id
+        self.every = HEARTBEAT_SECONDS if every is None else every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="patchwatch-heartbeat",
+                                        daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _beat(self) -> None:
+        from .db import open_db
+
+        db = None
+        while not self._stop.wait(self.every):
+            try:
+                if db is None:
+                    db = open_db(self.path, create=False, lock_wait=self.every)
+                with write(db):
+                    db.execute(f"UPDATE {RUNS} SET heartbeat_at = ? WHERE id = ?",
+                               [now_iso(), self.run_id])
+            except Exception:  # a missed beat is harmless; the next one retries
+                continue
+        if db is not None:
+            db.close()
+
+
+def run_chain(db: sqlite_utils.Database, run: dict[str, Any]) -> list[int]:
+    """``run`` and every unfinished run it resumed, newest first."""
+    chain, seen = [run["id"]], {run["id"]}
+    parent = run.get("resumed_from")
+    while parent is not None and parent not in seen:
+        rows = list(db.query(f"SELECT id, status, resumed_from FROM {RUNS} WHERE id = ?",
+                             [parent]))
+        if not rows or rows[0]["status"] != "resumed":
+            break
+        chain.append(parent)
+        seen.add(parent)
+        parent = rows[0]["resumed_from"]
+    return chain
+
+
+def checked_in_runs(db: sqlite_utils.Database, run_ids: list[int]) -> set[int]:
+    marks = ", ".join("?" for _ in run_ids)
     return {r["game_id"] for r in db.query(
-        f"SELECT game_id FROM {CHECKS} WHERE run_id = ? AND status != 'error'", [run_id])}
+        f"SELECT game_id FROM {CHECKS} WHERE run_id IN ({marks}) AND status != 'error'",
+        run_ids)}
+
+
+def checked_in_run(db: sqlite_utils.Database, run_id: int) -> set[int]:
+    return checked_in_runs(db, [run_id])
+
+
+def updates_in_runs(db: sqlite_utils.Database, run_ids: list[int]) -> list[UpdateRecord]:
+    """The updates recorded by ``run_ids`` (the unfinished runs a sync resumes), oldest first."""
+    marks = ", ".join("?" for _ in run_ids)
+    names = [f.name for f in fields(UpdateRecord)]
+    return [UpdateRecord(**{k: (bool(r[k]) if k == "is_build" else r[k]) for k in names})
+            for r in db.query(f"SELECT * FROM {UPDATES} WHERE run_id IN ({marks}) "
+                              "ORDER BY id", run_ids)]
+
+
+def forget_deleted_games(db: sqlite_utils.Database) -> int:
+    """Drop patchwatch's rows of games the host deleted; return how many games that was.
+
+    Otherwise a stale signal would make a new game that reuses the id look updated.
+    """
+    gone = [r["game_id"] for r in db.query(
+        f"SELECT DISTINCT game_id FROM {SIGNALS} WHERE game_id NOT IN (SELECT id FROM games) "
+        f"UNION SELECT game_id FROM {CHECKS} WHERE game_id NOT IN (SELECT id FROM games)")]
+    if gone:
+        with write(db):
+            for table in (SIGNALS, CHECKS, UPDATES):
+                db.conn.executemany(f"DELETE FROM {table} WHERE game_id = ?",
+                                    [(g,) for g in gone])
+    return len(gone)
 
 
 # -- plugin health and state ------------------------------------------------
@@ -244,7 +351,7 @@ def record_success(db: sqlite_utils.Database, name: str, state: dict[str, Any] |
 
 
 def _save_health(db: sqlite_utils.Database, name: str, health: PluginHealth) -> None:
-    with db.atomic():
+    with write(db):
         db[PLUGIN_STATE].upsert({
             "name": name, "failures": health.failures, "off_until": health.off_until,
             "last_error": health.last_error, "state": json.dumps(health.state or {}),

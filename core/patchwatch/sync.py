@@ -19,7 +19,7 @@ from . import state
 from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
-from .library import load_games, now_iso
+from .library import hidden_count, load_games, now_iso
 from .models import Game, Problem, Signal
 from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
 from .state import UpdateRecord
@@ -94,6 +94,10 @@ class SyncSummary:
     load_errors: dict[str, str] = field(default_factory=dict)
     resumed_from: int | None = None
     skipped_resumed: int = 0
+    earlier_updates: int = 0
+    """How many of ``updates`` were found by the interrupted runs this sync resumed."""
+    skipped_hidden: int = 0
+    """Games the host marks hidden or removed, left out (``include_hidden`` checks them)."""
     seconds: float = 0.0
     cancelled: bool = False
     """True when the host cancelled the sync: what was fetched is saved, the run is marked
@@ -134,6 +138,8 @@ def sync_library(
     progress: Progress | None = None,
     resume: bool = True,
     cancel: Cancel | None = None,
+    include_hidden: bool = False,
+    wal: bool = False,
 ) -> SyncSummary:
     """Check every game of the library (or of ``stores``) and record what changed.
 
@@ -153,14 +159,24 @@ def sync_library(
     failed by the circuit breaker.
 
     Safe to call from several threads: syncs of one database file in one process run one
-    after another. An interrupted sync is resumed by the next one.
+    after another. An interrupted sync is resumed by the next one: games checked by the
+    whole chain of unfinished runs are skipped, and the updates they found are in this
+    summary (``earlier_updates`` says how many).
+
+    Games the host marks ``hidden`` or ``removed`` are skipped (and counted in
+    ``skipped_hidden``) unless ``include_hidden``. Writes take the write lock up front and
+    wait up to ``config.lock_wait`` seconds while the host holds it. ``wal`` switches a
+    database patchwatch did not create to WAL mode; otherwise its journal mode is kept.
     """
     path = str(Path(db).resolve())
     with _lock_for(path):
-        database = open_db(path)
+        config = config or load_config()
+        database = open_db(path, wal=wal, lock_wait=config.lock_wait)
         try:
-            return _Sync(database, path, pm or get_plugin_manager(), config or load_config(),
-                         stores, progress, cancel).run(resume)
+            sync = _Sync(database, path, pm or get_plugin_manager(), config, stores,
+                         progress, cancel)
+            sync.include_hidden = include_hidden
+            return sync.run(resume)
         except sqlite3.Error as exc:
             raise database_error(path, exc) from None
         finally:
@@ -178,22 +194,27 @@ class _Sync:
         self.message = "starting"
         self.processed = 0
         self.total = 0
+        self.include_hidden = False
 
     def run(self, resume: bool) -> SyncSummary:
         started = time.monotonic()
-        games = load_games(self.db, self.stores)
+        state.forget_deleted_games(self.db)
+        games = load_games(self.db, self.stores, include_hidden=self.include_hidden)
         previous = state.unfinished_run(self.db)
         if previous is not None and state.running_elsewhere(previous):
             raise SyncBusy(
                 f"another patchwatch sync (pid {previous['pid']}, started "
-                f"{previous['started_at']}) is running on {self.path}; try again when it ends"
+                f"{previous['started_at']}, last seen alive {previous.get('heartbeat_at')}) "
+                f"is running on {self.path}; try again when it ends"
             )
         if not resume:
             previous = None
         skip: set[int] = set()
+        earlier: list[UpdateRecord] = []
         if previous is not None:
-            skip = state.checked_in_run(self.db, previous["id"]) & {g.id for g in games}
-            state.update_run(self.db, previous["id"], status="resumed")
+            chain = state.run_chain(self.db, previous)
+            skip = state.checked_in_runs(self.db, chain) & {g.id for g in games}
+            earlier = state.updates_in_runs(self.db, chain)
         todo = [g for g in games if g.id not in skip]
         self.total = len(games)
         self.processed = len(skip)
@@ -201,23 +222,30 @@ class _Sync:
                                  previous["id"] if previous else None)
         summary = SyncSummary(run_id, total=self.total, load_errors=dict(self.pm.load_errors),
                               resumed_from=previous["id"] if previous else None,
-                              skipped_resumed=len(skip))
+                              skipped_resumed=len(skip), updates=earlier,
+                              earlier_updates=len(earlier),
+                              skipped_hidden=hidden_count(self.db, self.stores)
+                              if not self.include_hidden else 0)
         self._progress()
         all_backends = backends(self.pm, self.config)
         by_store: dict[str, list[Game]] = {}
         for game in todo:
             by_store.setdefault(game.store, []).append(game)
         try:
-            for store, store_games in by_store.items():
-                if self.cancelled():
-                    raise _Cancelled
-                candidates = [b for b in all_backends if b.store == store and not b.error]
-                self._sync_store(store, store_games, candidates, run_id, summary)
+            with state.Heartbeat(self.path, run_id):
+                for store, store_games in by_store.items():
+                    if self.cancelled():
+                        raise _Cancelled
+                    candidates = [b for b in all_backends if b.store == store and not b.error]
+                    self._sync_store(store, store_games, candidates, run_id, summary)
         except _Cancelled:
             summary.cancelled = True
         except BaseException:
-            state.update_run(self.db, run_id, status="interrupted", processed=self.processed,
-                             finished_at=now_iso())
+            try:
+                state.update_run(self.db, run_id, status="interrupted",
+                                 processed=self.processed, finished_at=now_iso())
+            except Exception:  # the heartbeat stops, so the run expires on its own
+                pass
             raise
         summary.seconds = round(time.monotonic() - started, 3)
         status = "cancelled" if summary.cancelled else "done"
