@@ -87,3 +87,30 @@ def test_sync_survives_host_writes_and_a_long_host_transaction(db_path, make_pm,
     db = open_db(db_path)
     assert db[SIGNALS].count == n and db[CHECKS].count == n
     assert db.journal_mode == journal  # the host's choice is kept
+
+
+# -- gaps: rows as Backlogia's importers fill them --------------------------------
+
+from patchwatch.testing.backlogia import (  # noqa: E402
+    epic_row, gog_galaxy_row, gog_heroic_row, insert_game)
+
+
+def test_heroic_gog_row_with_null_store_id_reaches_the_gog_plugin(db_path, make_pm, config):
+    create_backlogia_db(db_path, [
+        gog_galaxy_row("1207658924", "The Witcher"),
+        gog_heroic_row("1423049311", "Cyberpunk 2077"),
+        {"name": "Mystery", "store": "gog", "store_id": None, "extra_data": "{}"},
+        epic_row("Fortnite", "Fortnite", "fn", "4fe7"),
+        steam_row(570, "Dota 2"),
+    ])
+    gog = ExamplePlugin("gog", catalogue={"1207658924": 1, "1423049311": 2}, kind="build_id")
+    summary = sync_library(db_path, pm=make_pm(gog=gog,
+                                               steam=ExamplePlugin(catalogue={"570": 1})),
+                           config=config)
+    assert sorted(gog.calls[0]) == ["1207658924", "1423049311"]
+    assert summary.checked == 3
+    # The row with no id anywhere is reported by name, not silently dropped.
+    assert [(f.title, f.status) for f in summary.failures] == [("Mystery", "error")]
+    assert "no store_id" in summary.failures[0].message
+    assert [u.store for u in summary.unsupported] == ["epic"]
+    assert summary.total == 5

@@ -229,9 +229,16 @@ class _Sync:
         self._progress()
         all_backends = backends(self.pm, self.config)
         by_store: dict[str, list[Game]] = {}
+        no_id = [g for g in todo if not g.store_id]
         for game in todo:
-            by_store.setdefault(game.store, []).append(game)
+            if game.store_id:
+                by_store.setdefault(game.store, []).append(game)
         try:
+            if no_id:  # reported, never dropped
+                message = "the row has no store_id, and its extra_data names no store id"
+                state.record_unchecked(self.db, no_id, "error", message, run_id)
+                summary.failures += [_failure(g, "error", message) for g in no_id]
+                self.processed += len(no_id)
             with state.Heartbeat(self.path, run_id):
                 for store, store_games in by_store.items():
                     if self.cancelled():
