@@ -6,6 +6,7 @@ existing legendary login (its ``user.json``) and refresh the way legendary does.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -17,12 +18,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import requests
+from filelock import FileLock, Timeout
 
 from .http import AuthError, EpicError, Http, error_text, json_body
 
 TOKEN_PATH = "/account/api/oauth/token"
 MARGIN = 120.0
 """Seconds before expiry at which a token counts as expired already."""
+LEGENDARY_MARGIN = 600.0
+"""legendary reuses a saved session only while it has more than 10 minutes left
+(``core.py`` ``_login``); past that both it and patchwatch count it as expired."""
 
 
 class TokenSource(Protocol):
@@ -40,8 +45,8 @@ class Token:
     expires_at: float
     """Epoch seconds."""
 
-    def fresh(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) < self.expires_at - MARGIN
+    def fresh(self, now: float | None = None, margin: float = MARGIN) -> bool:
+        return (time.time() if now is None else now) < self.expires_at - margin
 
 
 def parse_time(value: Any) -> float | None:
@@ -130,93 +135,223 @@ class ClientToken:
 
 
 class LegendarySession:
-    """The user's launcher session as legendary saved it in ``user.json``."""
+    """The user's launcher login, shared with legendary (and Heroic) through ``user.json``.
 
-    def __init__(self, http: Http, path: Path, data: dict[str, Any]):
+    legendary reads and writes that file only while holding ``user.json.lock`` (a
+    ``filelock.FileLock``; legendary ``lfs/utils.py`` ``LockedJSONData``) and deletes it
+    when its own refresh is refused (``core.py`` ``_login``). Epic's refresh tokens are
+    single-use, so every refresh here happens inside that same lock, after re-reading
+    the file, and only when the stored session has expired or Epic refused it; the new
+    session is saved before the lock is released, in legendary's format. Nothing is
+    refreshed unless the file can be written: space for the new file is taken first.
+    """
+
+    def __init__(self, http: Http, path: Path):
         self.http = http
         self.path = path
-        self.data = data
+        self.lock_path = Path(f"{path}.lock")
+        self._access: Token | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, http: Http, path: str | Path) -> LegendarySession | None:
-        """The saved session, ``None`` when there is no file; :class:`EpicError` when unusable."""
+        """The saved login at ``path``; ``None`` when there is no such file."""
         path = Path(path).expanduser()
+        return cls(http, path) if path.exists() else None
+
+    def token(self) -> str:
+        """The stored access token, refreshed first when it has expired."""
+        with self._lock:
+            if self._access is not None and self._access.fresh(margin=LEGENDARY_MARGIN):
+                return self._access.access_token
+            return self._under_legendary_lock(stale=None)
+
+    def refresh(self, stale: str | None = None) -> str:
+        """A usable token after Epic refused ``stale``: whatever legendary saved since, or a
+        refreshed one."""
+        with self._lock:
+            current = self._access.access_token if self._access else None
+            if stale is not None and current is not None and current != stale:
+                return current  # renewed meanwhile by another thread
+            return self._under_legendary_lock(stale=stale or current or "")
+
+    # -- inside legendary's lock ----------------------------------------------------
+    def _under_legendary_lock(self, stale: str | None) -> str:
+        """Read the file inside legendary's lock; refresh only if it holds nothing usable.
+
+        ``stale`` is a token Epic refused (``None``: none was refused yet).
+        """
+        settings = self.http.settings
+        lock = FileLock(str(self.lock_path), timeout=settings.legendary_lock_timeout)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
+            lock.acquire()
+        except Timeout:
+            raise AuthError(
+                f"legendary is busy: its lock {self.lock_path} stayed taken for more than "
+                f"{settings.legendary_lock_timeout:g}s (setting legendary_lock_timeout); "
+                "build versions skipped this time") from None
         except OSError as exc:
-            raise EpicError(f"cannot read legendary login {path}: {exc.strerror or exc}") from None
+            # No lock can be taken (read-only folder): nobody can write the file either.
+            # Use the saved token if it is still good; never refresh what cannot be saved.
+            data = self._read()
+            reason = f"cannot take legendary's lock {self.lock_path} ({exc.strerror or exc})"
+            return self._use_or_refuse(data, stale, reason)
+        try:
+            data = self._read()
+            usable = self._usable(data, stale)
+            if usable is not None:
+                return usable
+            if not settings.legendary_write_back:
+                return self._use_or_refuse(data, stale, "setting legendary_write_back is off")
+            return self._refresh_locked(data)
+        finally:
+            lock.release()
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise AuthError(f"legendary login {self.path} is gone (logged out?); "
+                            "log in with `legendary auth`") from None
+        except OSError as exc:
+            raise AuthError(f"cannot read legendary login {self.path}: "
+                            f"{exc.strerror or exc}") from None
         try:
             data = json.loads(text)
         except ValueError:
-            raise EpicError(f"legendary login {path} is not valid JSON") from None
+            raise AuthError(f"legendary login {self.path} is not valid JSON") from None
         if not isinstance(data, dict) or not (data.get("access_token")
                                               or data.get("refresh_token")):
-            raise EpicError(f"legendary login {path} holds no token; log in with `legendary auth`")
-        return cls(http, path, data)
+            raise AuthError(f"legendary login {self.path} holds no token; "
+                            "log in with `legendary auth`")
+        return data
 
-    @property
-    def account(self) -> str:
-        return str(self.data.get("displayName") or self.data.get("account_id") or "?")
+    def _usable(self, data: dict[str, Any], stale: str | None) -> str | None:
+        """The saved access token when it has not expired and Epic has not refused it."""
+        access = data.get("access_token")
+        expires_at = parse_time(data.get("expires_at"))
+        if not isinstance(access, str) or not access or expires_at is None:
+            return None
+        token = Token(access, expires_at)
+        if access == stale or not token.fresh(margin=LEGENDARY_MARGIN):
+            return None
+        self._access = token
+        return access
 
-    def token(self) -> str:
-        with self._lock:
-            access = self.data.get("access_token")
-            expires_at = parse_time(self.data.get("expires_at"))
-            if isinstance(access, str) and access and expires_at is not None:
-                if Token(access, expires_at).fresh():
-                    return access
-        return self.refresh()
+    def _use_or_refuse(self, data: dict[str, Any], stale: str | None, why_not: str) -> str:
+        usable = self._usable(data, stale)
+        if usable is not None:
+            return usable
+        raise AuthError(f"legendary login {self.path} has expired and patchwatch will not "
+                        f"refresh it: {why_not}; run legendary (or open Heroic) to refresh it")
 
-    def refresh(self, stale: str | None = None) -> str:
-        """Trade the refresh token for a new session; save it back when allowed."""
-        with self._lock:
-            current = self.data.get("access_token")
-            if stale is not None and isinstance(current, str) and current != stale:
-                return current  # renewed meanwhile (refresh tokens are single-use)
-            refresh_token = self.data.get("refresh_token")
-            refresh_until = parse_time(self.data.get("refresh_expires_at"))
-            if not isinstance(refresh_token, str) or not refresh_token:
-                raise AuthError(f"legendary login {self.path} has no refresh token; "
-                                "log in again with `legendary auth`")
-            if refresh_until is not None and refresh_until <= time.time():
-                raise AuthError(f"legendary login {self.path} has expired; "
-                                "log in again with `legendary auth`")
+    def _refresh_locked(self, data: dict[str, Any]) -> str:
+        settings = self.http.settings
+        client = data.get("client_id")
+        if isinstance(client, str) and client and client != settings.client_id:
+            raise AuthError(
+                f"legendary login {self.path} belongs to OAuth client {client}, not to "
+                f"{settings.client_id} (setting client_id): patchwatch will not refresh "
+                "another client's session")
+        refresh_token = data.get("refresh_token")
+        refresh_until = parse_time(data.get("refresh_expires_at"))
+        if not isinstance(refresh_token, str) or not refresh_token:
+            raise AuthError(f"legendary login {self.path} has no refresh token; "
+                            "log in again with `legendary auth`")
+        if refresh_until is not None and refresh_until <= time.time():
+            raise AuthError(f"legendary login {self.path} has expired; "
+                            "log in again with `legendary auth`")
+        with _Reserved(self.path, len(_legendary_json(data)) + 4096) as reserved:
             what = "refreshing legendary's login"
             try:
                 body = request_token(
-                    self.http, {"grant_type": "refresh_token", "refresh_token": refresh_token}, what
-                )
+                    self.http, {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                    what)
             except AuthError as exc:
                 raise AuthError(f"{exc}; log in again with `legendary auth`",
                                 status=exc.status) from None
             token = _token_from(body, what)
-            self.data.update(body)
-            if self.http.settings.legendary_write_back:
-                self._save()
-            return token.access_token
+            self._access = token
+            reserved.commit(_legendary_json({**data, **body}))
+        return token.access_token
 
-    def _save(self) -> None:
-        """Replace ``user.json`` atomically, keeping its permissions."""
+
+def _legendary_json(data: dict[str, Any]) -> str:
+    """``user.json`` as legendary writes it: ``json.dump(..., indent=2, sort_keys=True)``."""
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+class _Reserved:
+    """A temporary file next to ``path`` with room for the new content, taken *before*
+    Epic is asked to rotate the refresh token; :meth:`commit` fills it and renames it over
+    ``path``. If the room cannot be had (read-only, disk full), nothing is refreshed."""
+
+    def __init__(self, path: Path, size: int):
+        self.path, self.size = path, size
+        self._fd: int | None = None
+        self._tmp = ""
+
+    def __enter__(self) -> _Reserved:
+        try:
+            self._fd, self._tmp = tempfile.mkstemp(prefix=".user.", suffix=".json.tmp",
+                                                   dir=self.path.parent)
+            _allocate(self._fd, self.size)
+        except OSError as exc:
+            self._discard()
+            raise AuthError(
+                f"legendary login {self.path} cannot be written ({exc.strerror or exc}): not "
+                "refreshing it, since Epic's refresh token is single-use and the new one "
+                "would be lost; make room or make it writable, or run legendary") from None
+        return self
+
+    def commit(self, text: str) -> None:
+        assert self._fd is not None
+        data = text.encode("utf-8")
         try:
             mode = self.path.stat().st_mode & 0o777
         except OSError:
             mode = 0o600
-        fd, tmp = tempfile.mkstemp(prefix=".user.", suffix=".json", dir=self.path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.data, handle, indent=2, sort_keys=True)
-            os.chmod(tmp, mode)
-            os.replace(tmp, self.path)
+            os.pwrite(self._fd, data, 0)
+            os.ftruncate(self._fd, len(data))
+            os.fsync(self._fd)
+            os.fchmod(self._fd, mode)
+            os.close(self._fd)
+            self._fd = None
+            os.replace(self._tmp, self.path)
+            self._tmp = ""
         except OSError as exc:
+            raise AuthError(
+                f"Epic refreshed legendary's login but it could not be saved to {self.path} "
+                f"({exc.strerror or exc}); log in again with `legendary auth`") from None
+
+    def __exit__(self, *exc: Any) -> None:
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._fd is not None:
             try:
-                os.unlink(tmp)
+                os.close(self._fd)
             except OSError:
                 pass
-            raise EpicError(f"cannot save the refreshed legendary login to {self.path}: "
-                            f"{exc.strerror or exc}") from None
+            self._fd = None
+        if self._tmp:
+            try:
+                os.unlink(self._tmp)
+            except OSError:
+                pass
+            self._tmp = ""
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Take ``size`` bytes of disk for ``fd`` now, so a full disk fails here."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        os.pwrite(fd, b"\0" * size, 0)  # no fallocate here: write the room instead
+        os.fsync(fd)
 
 
 def authorized(http: Http, source: TokenSource, method: str, url: str, what: str,

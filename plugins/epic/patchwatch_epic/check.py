@@ -17,6 +17,7 @@ from .api import fetch_assets, fetch_items
 from .auth import ClientToken, LegendarySession
 from .http import EpicError, Http
 from .ids import EpicIds, epic_ids
+from .local import local_assets
 from .settings import EpicSettings
 
 BUILD = "build_version"
@@ -46,12 +47,13 @@ def check_games(games: Iterable[Game], settings: EpicSettings,
 def _check(games: list[Game], http: Http) -> Iterator[tuple[int, Result]]:
     settings = http.settings
     entries = [(game, epic_ids(game)) for game in games]
-    assets, why_no_build = _load_assets(http) if entries else (None, None)
+    wanted = {ids.app_name for _, ids in entries if ids.app_name}
+    assets, why_no_build, source = _load_assets(http, wanted) if entries else (None, None, "")
     pending: list[Entry] = []
     for game, ids in entries:
         asset = assets.get(ids.app_name) if assets is not None and ids.app_name else None
         if asset is not None and _text(asset.get("buildVersion")):
-            yield game.id, build_signal(asset, ids, settings)
+            yield game.id, build_signal(asset, ids, settings, source)
         elif BUILD in game.signals:
             # Never fall back silently from a build to a weak signal for a game we
             # tracked by build: say why the build cannot be read instead.
@@ -65,18 +67,29 @@ def _check(games: list[Game], http: Http) -> Iterator[tuple[int, Result]]:
         yield from _check_catalog(http, pending, why_no_build)
 
 
-def _load_assets(http: Http) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
-    """The user's launcher assets, or ``None`` and the reason there are none."""
-    path = http.settings.legendary_user
+def _load_assets(http: Http, wanted: set[str]
+                 ) -> tuple[dict[str, dict[str, Any]] | None, str | None, str]:
+    """The user's launcher assets, or ``None`` and the reason there are none; and where
+    they came from.
+
+    legendary's fresh ``assets.json`` first, when it knows every wanted app: no request,
+    no token. Else one request to the launcher service with legendary's login.
+    """
+    settings = http.settings
+    local = local_assets(settings)
+    if local is not None and wanted <= local[0].keys():
+        return local[0], None, local[1]
+    path = settings.legendary_user
     if not path:
-        return None, "no legendary login configured (setting legendary_user is empty)"
+        return None, "no legendary login configured (setting legendary_user is empty)", ""
     try:
         session = LegendarySession.load(http, path)
         if session is None:
-            return None, f"no legendary login found at {path} (log in with `legendary auth`)"
-        return fetch_assets(http, session), None
+            return (None, f"no legendary login found at {path} (log in with `legendary auth`)",
+                    "")
+        return fetch_assets(http, session), None, "Epic's launcher assets"
     except EpicError as exc:
-        return None, str(exc)
+        return None, str(exc), ""
 
 
 def _lost_build(ids: EpicIds, have_assets: bool, why: str | None,
@@ -158,8 +171,9 @@ def _missing_ids(ids: EpicIds, why_no_build: str | None) -> Problem:
     return Problem(message)
 
 
-def build_signal(asset: dict[str, Any], ids: EpicIds, settings: EpicSettings) -> Signal:
-    """The strong signal: the build the launcher would install now."""
+def build_signal(asset: dict[str, Any], ids: EpicIds, settings: EpicSettings,
+                 source: str = "Epic's launcher assets") -> Signal:
+    """The strong signal: the build the launcher would install now, read from ``source``."""
     build = str(asset["buildVersion"])
     return Signal(
         kind=BUILD,
@@ -173,6 +187,7 @@ def build_signal(asset: dict[str, Any], ids: EpicIds, settings: EpicSettings) ->
             "asset_id": _text(asset.get("assetId")),
             "platform": settings.platform,
             "label": _text(asset.get("labelName")) or settings.label,
+            "source": source,
         },
     )
 

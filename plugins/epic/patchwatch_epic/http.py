@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any, Callable
 
 import requests
-from patchwatch.http import GaveUp, RetryAfterTooLong, RetryPolicy, new_session, send_with_retries
+from patchwatch.http import (GaveUp, HostGate, RetryAfterTooLong, RetryPolicy, new_session,
+                             retry_after_header, send_with_retries)
 
 from .settings import EpicSettings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+THROTTLED = 1041
+"""Epic's ``numericErrorCode`` for ``errors.com.epicgames.common.throttled``
+(FortniteEndpointsDocumentation ``EpicGames/Errors.md``)."""
+_SECONDS = re.compile(r"try again in (\d+(?:\.\d+)?) second")
+
+
+def epic_wait(response: requests.Response) -> float | None:
+    """The wait Epic asks for: ``Retry-After`` if sent, else the throttling error's body.
+
+    Epic's 429 usually has no ``Retry-After``; its body says ``numericErrorCode`` 1041 with
+    the seconds as ``messageVars[0]`` and in ``errorMessage`` ("... please try again in 221
+    second(s).", qlaffont/fortnite-api#86 and #146).
+    """
+    header = retry_after_header(response)
+    if header is not None:
+        return header
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or (body.get("numericErrorCode") != THROTTLED and
+                                      not str(body.get("errorCode", "")).endswith("throttled")):
+        return None
+    found = body.get("messageVars")
+    candidates = list(found) if isinstance(found, list) else []
+    match = _SECONDS.search(str(body.get("errorMessage") or ""))
+    if match:
+        candidates.append(match.group(1))
+    for value in candidates:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            continue
+        if seconds >= 0:
+            return seconds
+    return None
 
 
 class EpicError(Exception):
@@ -66,6 +104,8 @@ class Http:
         self.session = session
         self.session.headers["User-Agent"] = settings.user_agent
         self.limiter = RateLimiter(settings.rate, sleep=sleep)
+        self.gate = HostGate()
+        """Closed by a 429 for the wait Epic asks, so every worker thread holds back."""
         self._sleep = sleep
         self.sent = 0
         """Requests sent, retries included."""
@@ -73,15 +113,21 @@ class Http:
     def close(self) -> None:
         self.session.close()
 
-    def request(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str, what: str, *,
+                retry_statuses: frozenset[int] = RETRY_STATUSES, retry_timeouts: bool = True,
+                **kwargs: Any) -> requests.Response:
         """Send ``method url`` and return the first answer that is not worth retrying.
 
-        Retries 429 and 5xx answers, timeouts and dropped connections up to
-        ``settings.retries`` times, waiting as ``Retry-After`` says or with exponential
-        backoff. Raises a systemic :class:`EpicError` when the attempts run out.
+        Retries ``retry_statuses`` answers, dropped connections and (with
+        ``retry_timeouts``) timeouts up to ``settings.retries`` times, waiting as Epic asks
+        (:func:`epic_wait`) or with exponential backoff. Raises a systemic
+        :class:`EpicError` when the attempts run out.
         """
         settings = self.settings
-        kwargs.setdefault("timeout", settings.timeout)
+        timeout = kwargs.setdefault("timeout", settings.timeout)
+        retry_on: tuple[type[BaseException], ...] = (
+            (requests.Timeout, requests.ConnectionError) if retry_timeouts
+            else (requests.ConnectionError,))
         policy = RetryPolicy(retries=settings.retries, backoff=settings.backoff,
                              max_retry_after=settings.max_wait, max_backoff=settings.max_wait)
 
@@ -92,9 +138,12 @@ class Http:
 
         try:
             return send_with_retries(
-                send, policy, sleep=self._sleep, retry_on=(requests.Timeout, requests.ConnectionError),
-                retry_status=RETRY_STATUSES.__contains__,
+                send, policy, gate=self.gate, sleep=self._sleep, retry_on=retry_on,
+                retry_status=retry_statuses.__contains__, wait_from=epic_wait,
             )
+        except requests.Timeout:
+            raise EpicError(f"{what}: no answer within {timeout:g}s (not retried: the next "
+                            "try would be as slow)", systemic=True) from None
         except RetryAfterTooLong as exc:
             raise EpicError(
                 f"{what}: Epic answered HTTP {exc.status} and asks to wait {exc.retry_after:g}s "
@@ -103,7 +152,7 @@ class Http:
             ) from None
         except GaveUp as exc:
             if isinstance(exc.cause, requests.Timeout):
-                last = f"timed out after {settings.timeout:g}s"
+                last = f"timed out after {timeout:g}s"
             elif exc.cause is not None:
                 last = f"connection failed ({_short(exc.cause)})"
             else:

@@ -16,14 +16,32 @@ LAUNCHER_CLIENT_ID = "34a02cf8f4414e29b15921876da36f9a"
 LAUNCHER_CLIENT_SECRET = "daafbccc737745039dffe53d94fc76cf"
 
 
-def default_legendary_user() -> str:
-    """Where legendary keeps its login: ``$LEGENDARY_CONFIG_PATH`` or ``~/.config/legendary``."""
+def legendary_dirs() -> list[Path]:
+    """Where legendary's files may be, in the order they are tried.
+
+    ``$LEGENDARY_CONFIG_PATH`` when set (legendary ``lfs/lgndry.py``), else legendary's own
+    ``$XDG_CONFIG_HOME/legendary`` (or ``~/.config/legendary``), then Heroic's copy of
+    legendary, ``<config>/heroic/legendaryConfig/legendary``
+    (HeroicGamesLauncher ``src/backend/storeManagers/legendary/constants.ts``), also
+    inside Heroic's Flatpak.
+    """
     base = os.environ.get("LEGENDARY_CONFIG_PATH")
     if base:
-        return str(Path(base) / "user.json")
+        return [Path(base)]
     xdg = os.environ.get("XDG_CONFIG_HOME")
     root = Path(xdg) if xdg else Path.home() / ".config"
-    return str(root / "legendary" / "user.json")
+    heroic = Path("heroic") / "legendaryConfig" / "legendary"
+    flatpak = Path.home() / ".var" / "app" / "com.heroicgameslauncher.hgl" / "config"
+    return [root / "legendary", root / heroic, flatpak / heroic]
+
+
+def default_legendary_user() -> str:
+    """The first ``user.json`` that exists among :func:`legendary_dirs`, else legendary's own."""
+    dirs = legendary_dirs()
+    for folder in dirs:
+        if (folder / "user.json").is_file():
+            return str(folder / "user.json")
+    return str(dirs[0] / "user.json")
 
 
 @dataclass(frozen=True)
@@ -39,8 +57,14 @@ class EpicSettings:
     """Path of legendary's ``user.json`` (its saved login); empty switches the build signal off.
     When the setting is absent the default location is used."""
     legendary_write_back: bool = True
-    """Save a refreshed session back to ``user.json`` (Epic rotates refresh tokens: without
-    this, refreshing would log legendary out)."""
+    """Refresh an expired login and save it back to ``user.json``. Off: the saved login is
+    only read, never refreshed (Epic's refresh tokens are single-use: a refresh that
+    cannot be saved logs legendary out)."""
+    legendary_lock_timeout: float = 30.0
+    """Seconds to wait for legendary's ``user.json.lock`` before skipping build versions."""
+    local_max_age: float = 3600.0
+    """Use legendary's ``assets.json`` (next to ``user.json``) when it was written less
+    than this many seconds ago, instead of asking Epic. 0: always ask Epic."""
     platform: str = "Windows"
     label: str = "Live"
     country: str = "US"
@@ -51,6 +75,10 @@ class EpicSettings:
     """Catalog requests in flight at once (still bound by ``rate``)."""
     timeout: float = 10.0
     """Seconds per HTTP request."""
+    assets_timeout: float = 90.0
+    """Seconds for the launcher assets request, which lists every app and Unreal asset the
+    account owns and is slow for large libraries. It is never retried after a 504 or a
+    timeout (the next try would be as slow)."""
     retries: int = 3
     """Extra attempts after a 429, a 5xx, a timeout or a dropped connection."""
     backoff: float = 1.0
@@ -81,6 +109,14 @@ class EpicSettings:
                                 "positive, retries >= 0")
         if self.backoff < 0 or self.max_wait < 0 or self.rate < 0:
             raise SettingsError("epic settings backoff, max_wait and rate must not be negative")
+        if self.assets_timeout <= 0 or self.legendary_lock_timeout < 0 or self.local_max_age < 0:
+            raise SettingsError("epic settings assets_timeout must be positive, "
+                                "legendary_lock_timeout and local_max_age not negative")
+
+    @property
+    def legendary_dir(self) -> Path | None:
+        """legendary's folder (``assets.json``, ``installed.json``): the one of ``user.json``."""
+        return Path(self.legendary_user).expanduser().parent if self.legendary_user else None
 
     def url(self, base: str, path: str) -> str:
         """Join a base URL setting and an API path."""

@@ -100,7 +100,8 @@ def test_expired_user_token_is_refreshed_once_and_saved_back(epic, check, fake_s
     assert new["access_token"] != old["access_token"]
     assert new["displayName"] == old["displayName"]
     assert path.stat().st_mode & 0o777 == 0o600, "permissions kept"
-    assert [p.name for p in tmp_path.iterdir()] == ["user.json"], "no temp file left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["user.json", "user.json.lock"], \
+        "no temp file left; the lock file stays, as legendary leaves it"
 
 
 def test_expired_saved_login_is_refreshed_before_use(epic, check, fake_store, tmp_path):
@@ -112,13 +113,28 @@ def test_expired_saved_login_is_refreshed_before_use(epic, check, fake_store, tm
     assert fake_store.count(ASSETS) == 1, "no request wasted on a token known to be expired"
 
 
-def test_write_back_can_be_switched_off(epic, check, tmp_path):
+def test_write_back_off_never_refreshes_a_login_it_could_not_save(epic, check, tmp_path):
+    """Refreshing without saving would consume legendary's single-use refresh token."""
     epic.add_game("Fig")
+    epic.add_game("Sugar")
     path = epic.write_legendary_user(tmp_path / "user.json", expired=True)
     before = path.read_text()
     settings = epic.settings(legendary_user=str(path), legendary_write_back="false")
-    assert check(games_of(epic), settings)[1].kind == "build_version"
+    previous = {1: {"build_version": Signal("build_version", "1.0.0")}}
+    results = check(games_of(epic, previous), settings)
+    assert isinstance(results[1], Problem) and "legendary_write_back is off" in results[1].message
+    assert results[2].kind == "last_modified"
+    assert "refresh_token" not in epic.grants
     assert path.read_text() == before
+    assert epic.refresh_token_valid(json.loads(before)["refresh_token"]), "legendary's login kept"
+
+
+def test_write_back_off_still_uses_a_fresh_saved_token(epic, check, tmp_path):
+    epic.add_game("Fig")
+    path = epic.write_legendary_user(tmp_path / "user.json")
+    settings = epic.settings(legendary_user=str(path), legendary_write_back="false")
+    assert check(games_of(epic), settings)[1].kind == "build_version"
+    assert epic.grants == []
 
 
 def test_refused_refresh_asks_to_log_in_again(epic, check, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 import pytest
 from patchwatch import Game, Problem, Signal
@@ -150,7 +151,9 @@ def test_catalog_requests_are_batched_per_namespace(epic, check, fake_store):
     assert len(results) == 9 and all(isinstance(r, Signal) for r in results.values())
     shared = [r for r in fake_store.requests if "/shared-ns/" in r.path]
     assert len(shared) == 3  # 7 ids in chunks of 3
-    assert sorted(len(r.arg("id").split(",")) for r in shared) == [1, 3, 3]
+    sizes = sorted(len(parse_qs(r.body.decode()).get("id", [])) if r.method == "POST"
+                   else len(r.query["id"]) for r in shared)
+    assert sizes == [1, 3, 3]
     assert fake_store.count(CATALOG) == 5
     assert fake_store.count(TOKEN) == 1, "one anonymous token for every request"
 

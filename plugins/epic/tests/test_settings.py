@@ -45,3 +45,31 @@ def test_legendary_login_defaults_to_legendarys_own_location(monkeypatch, tmp_pa
 def test_urls_join_without_double_slashes():
     s = EpicSettings.from_mapping({"catalog_url": "http://127.0.0.1:9/", "legendary_user": ""})
     assert s.url("catalog_url", "/catalog/x") == "http://127.0.0.1:9/catalog/x"
+
+
+def test_heroics_legendary_login_is_found_when_legendarys_own_is_absent(monkeypatch, tmp_path):
+    monkeypatch.delenv("LEGENDARY_CONFIG_PATH", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    heroic = tmp_path / "heroic" / "legendaryConfig" / "legendary" / "user.json"
+    heroic.parent.mkdir(parents=True)
+    heroic.write_text("{}")
+    assert default_legendary_user() == str(heroic)
+    own = tmp_path / "legendary" / "user.json"
+    own.parent.mkdir()
+    own.write_text("{}")
+    assert default_legendary_user() == str(own), "legendary's own login comes first"
+
+
+@pytest.mark.parametrize("raw, needle", [
+    ({"assets_timeout": 0}, "assets_timeout"),
+    ({"legendary_lock_timeout": -1}, "legendary_lock_timeout"),
+    ({"local_max_age": -5}, "local_max_age"),
+])
+def test_new_limits_are_checked(raw, needle):
+    with pytest.raises(SettingsError, match=needle):
+        EpicSettings.from_mapping(raw)
+
+
+def test_the_assets_call_waits_longer_than_other_calls_by_default():
+    settings = EpicSettings.from_mapping({"legendary_user": ""})
+    assert 60 <= settings.assets_timeout <= 120 and settings.timeout < settings.assets_timeout
