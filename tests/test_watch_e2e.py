@@ -115,7 +115,7 @@ steam_pics = 1
             messages = receiver.wait_for(4, timeout=15)
             time.sleep(1.5)  # and nothing more arrives
             assert len(receiver.messages) == 4
-            out.wait_for("delivered 2 notification(s) that had failed before")
+            out.wait_for("that had failed before")  # one or two lines, as retries fall due
             assert sum("not delivered" in line for line in out.lines) == 2  # once per message
             later = sorted(m.title for m in messages[2:])
             assert later == ["patchwatch: 2 new builds", "patchwatch: New build: Game 13"]
