@@ -6,6 +6,8 @@
 - ``known``: app ids whose last answer is current at that change number;
 - ``problems``: ``{appid: [status, message, branch]}`` for known apps answered with a problem;
 - ``tokens``: access tokens Steam gave for token-protected apps;
+- ``cm_list``: the Steam Directory's server list and when it was fetched (used for a
+  week, and whenever the directory cannot be reached);
 - ``denied``: ``{appid: change number}`` of apps whose access token Steam refused to the
   anonymous account; they are left unanswered (the next Steam plugin gets them) and not
   asked about again until their change number moves.
@@ -24,6 +26,7 @@ from typing import Any, Iterator, Mapping
 from patchwatch import Game, Problem, Result, Signal
 
 from . import pics
+from .servers import ServerList
 from .session import PicsError, PicsUnavailable, session_for, wait
 from .settings import Settings
 
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]) -> Iterator[tuple[int, Result]]:
     config = Settings.from_mapping(settings)
     session = session_for(config)
+    session.adopt(ServerList.from_state(state.get("cm_list")))
     by_app: dict[int, list[Game]] = collections.defaultdict(list)
     for game in games:
         appid = _appid(game.store_id)
@@ -94,6 +98,9 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
     state["problems"] = {str(a): p for a, p in sorted(problems.items())}
     state["tokens"] = {str(a): t for a, t in sorted(tokens.items())}
     state["denied"] = {str(a): c for a, c in sorted(denied.items())}
+    cm_list = session.cached_list()
+    if cm_list is not None:
+        state["cm_list"] = cm_list
 
 
 def _fetch_all(session: Any, config: Settings, appids: list[int],

@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any, Callable, TypeVar
 
+from . import servers
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,33 @@ class PicsUnavailable(PicsError):
     """No logged-on connection to a CM (unreachable, logon refused, backing off)."""
 
 
-class SteamSession:
-    """An anonymous CM connection for one list of servers, shared within the process."""
+class _ServerFailed(Exception):
+    """One CM would not log us on (unreachable, refused, silent): try the next one."""
 
-    def __init__(self, servers: tuple[tuple[str, int], ...]) -> None:
-        self.servers = servers
+    def __init__(self, reason: str, *, reached: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reached = reached
+
+
+# Logon answers that mean "this CM cannot take you, another may" (steam/core/cm.py
+# _handle_logon marks the server bad for both; SteamKit CMClient does the same).
+FAILOVER_RESULTS = ("TryAnotherCM", "ServiceUnavailable")
+MAX_ATTEMPTS = 8
+"""Servers tried per logon at most (each within what is left of ``connect_timeout``)."""
+
+
+class SteamSession:
+    """An anonymous CM connection for one server source, shared within the process."""
+
+    def __init__(self, cm_servers: tuple[tuple[str, int], ...] | None = None,
+                 directory_url: str = servers.DIRECTORY_URL) -> None:
+        self.directory_url = directory_url
+        self.server_list: servers.ServerList | None = servers.from_settings(cm_servers) if cm_servers else None
+        """The servers to try; made on first logon unless given."""
+        self.directory_error = ""
+        self._directory_retry_at = 0.0
+        self._list_lock = threading.Lock()
         self.connect_timeout = 10.0
         self.retry_backoff = 1.0
         self.retry_backoff_max = 60.0
@@ -54,7 +77,7 @@ class SteamSession:
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = ""
-        self._thread = threading.Thread(target=self._run, name=f"steam-pics-{servers[0][0]}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="steam-pics-session", daemon=True)
         self._thread.start()
         self._ready.wait()
 
@@ -62,6 +85,25 @@ class SteamSession:
         self.connect_timeout = settings.connect_timeout
         self.retry_backoff = settings.retry_backoff
         self.retry_backoff_max = settings.retry_backoff_max
+
+    def adopt(self, cached: "servers.ServerList | None") -> None:
+        """Use a directory list an earlier check kept (``state["cm_list"]``) when it is
+        better than what the session has: nothing, the fallback, or an older list."""
+        with self._list_lock:
+            current = self.server_list
+            if cached is None or (current is not None and current.source == "settings"):
+                return
+            if current is None or current.source == "fallback" or cached.fetched_at > current.fetched_at:
+                if current is not None:
+                    cached.bad.update(current.bad)
+                self.server_list = cached
+
+    def cached_list(self) -> dict[str, Any] | None:
+        """The server list worth keeping in state (one that came from the directory)."""
+        current = self.server_list
+        if current is not None and current.source in ("directory", "state"):
+            return current.to_state()
+        return None
 
     @property
     def alive(self) -> bool:
@@ -163,51 +205,108 @@ class SteamSession:
             return self._client
 
     def _logon(self) -> Any:
+        """Log on to the first server that takes us, moving on after a refusal, a
+        ``TryAnotherCM`` / ``ServiceUnavailable`` answer or silence, all within
+        ``connect_timeout``."""
+        self._disconnect()
+        deadline = time.monotonic() + self.connect_timeout
+        server_list = self._servers(deadline)
+        candidates = server_list.ordered([servers.TCP])[:MAX_ATTEMPTS]
+        if not candidates:
+            raise PicsUnavailable(f"no TCP Steam CM in the {server_list.source} server list")
+        failures: list[tuple[servers.Server, _ServerFailed]] = []
+        for n, server in enumerate(candidates):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.05:
+                break
+            last = n == len(candidates) - 1
+            budget = remaining if last else max(remaining / 2, min(remaining, 1.0))
+            try:
+                client = self._logon_to(server, budget)
+            except _ServerFailed as failure:
+                server_list.mark_bad(server)
+                failures.append((server, failure))
+                log.info("steam_pics: %s: %s; trying the next CM", server, failure.reason)
+                continue
+            log.debug("logged on to %s", server)
+            return client
+        raise PicsUnavailable(self._explain(failures, server_list))
+
+    def _explain(self, failures: list[tuple["servers.Server", _ServerFailed]],
+                 server_list: "servers.ServerList") -> str:
+        source = f" ({server_list.source} list; {self.directory_error})" if self.directory_error else ""
+        if not failures:
+            return f"no time left to reach a Steam CM within {self.connect_timeout:g} s{source}"
+        if not any(f.reached for _, f in failures):
+            return "no Steam CM reachable: " + ", ".join(f"{s} ({f.reason})" for s, f in failures) + source
+        if len(failures) == 1:
+            return failures[0][1].reason + source
+        return (f"no Steam CM would log us on ({len(failures)} tried): "
+                + "; ".join(f"{s} ({f.reason})" for s, f in failures) + source)
+
+    def _servers(self, deadline: float) -> "servers.ServerList":
+        """The server list: the one given or cached while fresh, else the Steam Directory's,
+        else a stale cached one, else the built-in fallback."""
+        import gevent
+
+        with self._list_lock:
+            current = self.server_list
+        if current is not None and current.fresh:
+            return current
+        if self.directory_url and time.monotonic() >= self._directory_retry_at:
+            timeout = max(0.5, min(5.0, (deadline - time.monotonic()) / 2))
+            pool = gevent.get_hub().threadpool  # requests blocks: keep the hub free
+            try:
+                fetched = pool.spawn(servers.read_directory, self.directory_url, timeout).get(timeout=timeout + 1)
+            except (servers.DirectoryError, gevent.Timeout) as exc:
+                self.directory_error = str(exc) or f"Steam Directory gave no answer within {timeout:g} s"
+                self._directory_retry_at = time.monotonic() + servers.BAD_FOR
+                log.info("steam_pics: %s", self.directory_error)
+            else:
+                self.directory_error = ""
+                with self._list_lock:
+                    if self.server_list is not None:
+                        fetched.bad.update(self.server_list.bad)
+                    self.server_list = fetched
+                return fetched
+        with self._list_lock:
+            if self.server_list is None:
+                self.server_list = servers.fallback()
+            return self.server_list
+
+    def _logon_to(self, server: "servers.Server", budget: float) -> Any:
+        import gevent.socket
         from steam.client import SteamClient
         from steam.enums import EResult
 
-        self._disconnect()
-        deadline = time.monotonic() + self.connect_timeout
-        reachable = self._reachable_servers(deadline)
+        started = time.monotonic()
+        # The client's own connect loop retries forever, 5 s apart: probe the server first.
+        try:
+            sock = gevent.socket.create_connection((server.host, server.port), timeout=min(2.0, budget))
+        except OSError as exc:
+            raise _ServerFailed(exc.strerror or str(exc) or "timed out", reached=False) from None
+        sock.close()
         client = SteamClient()
         client.auto_discovery = False  # never bootstrap a CM list from the web API or DNS
         client.cm_servers.clear()
-        client.cm_servers.merge_list(reachable)
+        client.cm_servers.merge_list([(server.host, server.port)])
+        left = budget - (time.monotonic() - started)
         try:
             result = bounded(
-                client, client.anonymous_login, deadline - time.monotonic(),
-                on_timeout=PicsUnavailable(f"no logon from the Steam CM within {self.connect_timeout:g} s"),
-                on_drop=PicsUnavailable("the Steam CM closed the connection during logon"),
+                client, client.anonymous_login, left,
+                on_timeout=_ServerFailed(f"no logon from the Steam CM within {budget:.2g} s", reached=True),
+                on_drop=_ServerFailed("the Steam CM closed the connection during logon", reached=True),
             )
         except BaseException:
             client.disconnect()
             raise
         if result != EResult.OK or not client.logged_on:
             client.disconnect()
-            name = getattr(result, "name", result)
+            name = getattr(result, "name", str(result))
+            if name in FAILOVER_RESULTS:
+                raise _ServerFailed(f"anonymous logon refused by Steam: {name}", reached=True)
             raise PicsUnavailable(f"anonymous logon refused by Steam: {name}")
-        log.debug("logged on to %s", client.current_server_addr)
         return client
-
-    def _reachable_servers(self, deadline: float) -> list[tuple[str, int]]:
-        """The configured servers that accept a TCP connection (the client's own connect
-        loop retries forever, 5 s apart, so unreachable servers are weeded out first)."""
-        import gevent.socket
-
-        reachable, errors = [], []
-        for host, port in self.servers:
-            timeout = min(2.0, max(0.05, deadline - time.monotonic()))
-            try:
-                sock = gevent.socket.create_connection((host, port), timeout=timeout)
-            except OSError as exc:
-                errors.append(f"{host}:{port} ({exc.strerror or exc or 'timed out'})")
-                continue
-            sock.close()
-            reachable.append((host, port))
-            break
-        if not reachable:
-            raise PicsUnavailable("no Steam CM reachable: " + ", ".join(errors))
-        return reachable
 
     def _disconnect(self) -> None:
         client, self._client = self._client, None
@@ -262,16 +361,17 @@ def wait(future: "concurrent.futures.Future[T]", timeout: float) -> T:
         raise PicsError(f"no answer from the Steam session within {timeout:g} s") from None
 
 
-_sessions: dict[tuple[tuple[str, int], ...], SteamSession] = {}
+_sessions: dict[tuple[Any, ...], SteamSession] = {}
 _sessions_lock = threading.Lock()
 
 
 def session_for(settings: Settings) -> SteamSession:
-    """The process's session for ``settings.servers`` (made on first use)."""
+    """The process's session for these servers (made on first use)."""
+    key = settings.session_key
     with _sessions_lock:
-        session = _sessions.get(settings.servers)
+        session = _sessions.get(key)
         if session is None or not session.alive:
-            session = _sessions[settings.servers] = SteamSession(settings.servers)
+            session = _sessions[key] = SteamSession(settings.cm_servers, settings.directory_url)
         session.configure(settings)
         return session
 

@@ -10,8 +10,7 @@ from patchwatch.settings import SettingsError, read_settings, setting
 
 __all__ = ["Settings", "SettingsError", "parse_servers", "parse_branches"]
 
-DEFAULT_SERVERS = (("cm0.steampowered.com", 27017),)
-"""The host the ``steam`` library's own DNS bootstrap uses; override with ``cm_servers``."""
+from .servers import DIRECTORY_URL
 DEFAULT_BATCH_SIZE = 250
 """Apps per product-info request; the fastest measured against the fake (see README)."""
 DEFAULT_IN_FLIGHT = 4
@@ -20,9 +19,11 @@ DEFAULT_IN_FLIGHT = 4
 
 @dataclass(frozen=True)
 class Settings:
-    cm_servers: tuple[tuple[str, int], ...] = setting(
-        DEFAULT_SERVERS, parse=lambda value: parse_servers(value), expected="host:port, ...")
-    """CM servers to use, in order (``cm_servers = "host:port, host:port"``)."""
+    cm_servers: tuple[tuple[str, int], ...] | None = setting(
+        None, parse=lambda value: parse_servers(value), expected="host:port, ...")
+    """TCP CM servers to use, in order, instead of asking the Steam Directory."""
+    directory_url: str = DIRECTORY_URL
+    """``ISteamDirectory/GetCMListForConnect``; empty: only the built-in fallback servers."""
     connect_timeout: float = 10.0
     """Seconds to connect, secure the channel and log on before giving up."""
     request_timeout: float = 30.0
@@ -47,8 +48,9 @@ class Settings:
                                     f"got {getattr(self, key)!r}")
 
     @property
-    def servers(self) -> tuple[tuple[str, int], ...]:
-        return self.cm_servers
+    def session_key(self) -> tuple[Any, ...]:
+        """Settings that need a connection of their own (one per distinct value)."""
+        return (self.cm_servers, self.directory_url)
 
     def branch(self, appid: int) -> str:
         return (self.branches or {}).get(appid, "public")
@@ -59,8 +61,11 @@ class Settings:
         return read_settings(cls, settings, plugin="steam_pics")
 
 
-def parse_servers(value: Any) -> tuple[tuple[str, int], ...]:
-    """``"h:p, h:p"`` or a list of ``"h:p"`` / ``[h, p]`` → ``((h, p), ...)``."""
+def parse_servers(value: Any) -> tuple[tuple[str, int], ...] | None:
+    """``"h:p, h:p"`` or a list of ``"h:p"`` / ``[h, p]`` → ``((h, p), ...)``; None for
+    ``None`` or an empty string (ask the Steam Directory)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
     items = value.split(",") if isinstance(value, str) else list(value)
     servers = []
     for item in items:

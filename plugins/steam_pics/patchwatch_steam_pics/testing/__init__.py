@@ -13,7 +13,8 @@ request kind. The only thing a test changes in the client is the universe public
 """
 
 from .catalogue import Catalogue, FakeApp, FakeBranch
+from .directory import FakeSteamDirectory
 from .server import Fault, FakeSteamCM, Received
 from .wire import fake_key
 
-__all__ = ["Catalogue", "FakeApp", "FakeBranch", "FakeSteamCM", "Fault", "Received", "fake_key"]
+__all__ = ["Catalogue", "FakeApp", "FakeBranch", "FakeSteamCM", "FakeSteamDirectory", "Fault", "Received", "fake_key"]
