@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,9 +18,11 @@ import click
 from . import __version__
 from .config import ENV_CONFIG, ENV_DB, default_db_path, load_config
 from .db import open_db
-from .errors import PatchwatchError
+from .errors import PatchwatchError, Terminated
 
-EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 3, 130, 143
+EXIT_GRACE_SECONDS = 2.0
+"""After a command, how long plugin threads get to finish before the process exits anyway."""
 
 
 class Context:
@@ -43,11 +48,52 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except PatchwatchError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(EXIT_ERROR)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: what was fetched is saved; the next sync resumes.", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            how = "Terminated (SIGTERM)" if isinstance(exc, Terminated) else "Interrupted"
+            click.echo(f"{how}: what was fetched is saved; the next sync resumes.", err=True)
+            sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
 
     return wrapper
+
+
+def main(args: list[str] | None = None) -> None:
+    """The ``patchwatch`` console script: the CLI, SIGTERM handled like Ctrl-C, and an exit
+    that never waits more than :data:`EXIT_GRACE_SECONDS` for a plugin's threads."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.main(args=args, prog_name="patchwatch")
+        code: Any = EXIT_OK
+    except SystemExit as exc:
+        code = exc.code
+    _exit_released(code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_ERROR))
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated()
+
+
+def _exit_released(code: int) -> None:
+    """Exit with ``code``; a plugin thread still running after the grace time is left behind
+    (everything of ours is saved by then) instead of keeping the process alive."""
+    deadline = time.monotonic() + EXIT_GRACE_SECONDS
+    for thread in _lingering():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if _lingering():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _lingering() -> list[threading.Thread]:
+    """Threads the interpreter would wait for at exit: non-daemon ones and thread pools'."""
+    import concurrent.futures.thread as pool_threads
+
+    pools = set(getattr(pool_threads, "_threads_queues", {}).keys())  # joined at exit
+    main_thread = threading.main_thread()
+    return [t for t in threading.enumerate()
+            if t is not main_thread and t.is_alive() and (not t.daemon or t in pools)]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,7 +109,7 @@ def cli(ctx: click.Context, db: str | None, config: str | None) -> None:
 
     Add games with `patchwatch games add` or `patchwatch games import`, then run
     `patchwatch sync`. Exit codes: 0 all checked, 1 error, 2 usage error,
-    3 some games could not be checked, 130 interrupted.
+    3 some games could not be checked, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
     """
     ctx.obj = Context(db, config)
 
@@ -209,7 +255,7 @@ def plugins(obj: Context, as_json: bool) -> None:
         elif backend.disabled:
             status = "disabled"
         elif health and health.is_off(
-                settings=state.settings_fingerprint(config.settings_for(backend.name, backend.store))):
+                settings=state.settings_fingerprint(config.breaker_inputs(backend.name, backend.store))):
             status = f"off until {health.off_until}"
         else:
             status = "enabled"

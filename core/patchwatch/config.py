@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class Config:
     """Seconds a plugin may go without answering a game before it counts as timed out."""
     availability_timeout: float = 30.0
     """Seconds ``is_available`` may take before it counts as unavailable."""
+    max_answer_mb: float = 64.0
+    """The most one HTTP answer of a plugin may decode to, in MiB (gzip included)."""
     notify: list[str] = field(default_factory=list)
     """Apprise URLs that get a digest of new builds after each sync or watch cycle."""
     notify_weak: bool = False
@@ -66,6 +69,20 @@ class Config:
     """Seconds a write waits while another program (the host) holds the database's write lock."""
     env: Mapping[str, str] | None = None
     """The environment to read overrides from (``os.environ`` when None)."""
+
+    def __post_init__(self) -> None:
+        for key in NUMBERS:  # a host building a Config directly gets the same checks
+            check_number(key, getattr(self, key))
+
+    def breaker_inputs(self, name: str, store: str | None = None) -> dict[str, Any]:
+        """Everything that decides whether plugin ``name`` can work: a change of any of it
+        closes the plugin's circuit breaker."""
+        return {"settings": self.settings_for(name, store),
+                "core": {key: getattr(self, key) for key in NUMBERS}}
+
+    @property
+    def max_answer_bytes(self) -> int:
+        return int(self.max_answer_mb * 1024 * 1024)
 
     def _environ(self) -> Mapping[str, str]:
         return os.environ if self.env is None else self.env
@@ -101,37 +118,94 @@ def load_config(path: str | Path | None = None) -> Config:
     return config_from_dict(data, source=str(path))
 
 
+NUMBERS: dict[str, tuple[type, float, float, bool, str]] = {
+    # key: (type, lowest, highest, lowest allowed itself, unit)
+    "cooldown": (float, 0, 30 * 86400, True, "seconds"),
+    "failures_to_trip": (int, 1, 1000, True, "failures"),
+    "timeout": (float, 0, 86400, False, "seconds"),
+    "availability_timeout": (float, 0, 3600, False, "seconds"),
+    "max_answer_mb": (float, 0, 4096, False, "MiB"),
+}
+"""The core's number settings and what each allows."""
+
+
+def check_number(key: str, value: Any) -> float | int:
+    """``value`` of core setting ``key`` if allowed, else a :class:`ConfigError` saying why."""
+    kind, low, high, low_ok, unit = NUMBERS[key]
+    whole = "a whole number" if kind is int else "a number"
+    above = f"from {low:g}" if low_ok else f"above {low:g}"
+    allowed = f"{whole} of {unit} {above} to {int(high)}"
+    if unit == "seconds" and high >= 86400:
+        allowed += f" ({int(high // 86400)} day{'s' if high >= 172800 else ''})"
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok and kind is int and isinstance(value, float):
+        ok = value.is_integer()
+    if ok:
+        ok = math.isfinite(value) and (value >= low if low_ok else value > low) and value <= high
+    if not ok:
+        raise ConfigError(f"{key} = {value!r} is not allowed: it must be {allowed}")
+    return kind(value)
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key} = {value!r} is not allowed: it must be a table ([{key}])")
+    return dict(value)
+
+
+def _tables(data: Mapping[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name, value in _table(data, key).items():
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}.{name} = {value!r} is not allowed: it must be a table "
+                              f"([{key}.{name}])")
+        found[str(name)] = dict(value)
+    return found
+
+
+def _priorities(data: Mapping[str, Any]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for name, value in _table(data, "priority").items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"priority.{name} = {value!r} is not allowed: it must be a "
+                              "whole number (higher is tried first)")
+        found[str(name)] = value
+    return found
+
+
 def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Config:
-    """Validate a parsed config file."""
-    known = {"plugins", "stores", "disable", "priority", "cooldown", "failures_to_trip", "timeout",
-             "availability_timeout", "notify", "notify_weak", "mute", "watch"}
+    """Validate a parsed config file: each error names the key, the value and what is allowed."""
+    known = {"plugins", "stores", "disable", "priority", "notify", "notify_weak", "mute",
+             "watch", *NUMBERS}
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(sorted(known))}")
     try:
-        plugins = {str(k): dict(v) for k, v in dict(data.get("plugins", {})).items()}
-        stores = {str(k): dict(v) for k, v in dict(data.get("stores", {})).items()}
         disable = data.get("disable", [])
         if isinstance(disable, str):
             disable = [disable]
-        config = Config(
-            plugins=plugins,
-            stores=stores,
-            disable={str(n) for n in disable},
-            priorities={str(k): int(v) for k, v in dict(data.get("priority", {})).items()},
-            cooldown=float(data.get("cooldown", 900.0)),
-            failures_to_trip=int(data.get("failures_to_trip", 3)),
-            timeout=float(data.get("timeout", 120.0)),
-            availability_timeout=float(data.get("availability_timeout", 30.0)),
-            notify=_strings(data.get("notify", []), "notify"),
-            notify_weak=bool(data.get("notify_weak", False)),
-            mute={m.lower() for m in _strings(data.get("mute", []), "mute")},
-            watch=dict(data.get("watch", {})),
-        )
-    except (TypeError, ValueError) as exc:
+        if not isinstance(disable, list) or not all(isinstance(n, str) for n in disable):
+            raise ConfigError(f"disable = {data.get('disable')!r} is not allowed: it must be a "
+                              "plugin name or a list of them")
+        numbers = {key: check_number(key, data[key]) for key in NUMBERS if key in data}
+        try:
+            config = Config(
+                plugins=_tables(data, "plugins"),
+                stores=_tables(data, "stores"),
+                disable=set(disable),
+                priorities=_priorities(data),
+                notify=_strings(data.get("notify", []), "notify"),
+                notify_weak=bool(data.get("notify_weak", False)),
+                mute={m.lower() for m in _strings(data.get("mute", []), "mute")},
+                watch=_table(data, "watch"),
+                **numbers,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+    except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
-    if config.failures_to_trip < 1 or config.timeout <= 0 or config.cooldown < 0:
-        raise ConfigError(f"{source}: timeout, cooldown and failures_to_trip must be positive")
     return config
 
 

@@ -15,3 +15,7 @@ class DatabaseError(PatchwatchError):
 
 class LibraryError(PatchwatchError):
     """A game to add or import is not valid."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (``systemctl stop``, ``docker stop``): handled like Ctrl-C."""

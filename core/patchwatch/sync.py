@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from . import state
+from . import http, state
 from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
@@ -314,12 +314,13 @@ class _Sync:
             return games
         health = state.plugin_health(self.db, name)
         settings = self.config.settings_for(name, backend.store)
-        fingerprint = state.settings_fingerprint(settings)
+        fingerprint = state.settings_fingerprint(self.config.breaker_inputs(name, backend.store))
         if health.is_off(settings=fingerprint):
             report.status = "off"
             report.reason = f"off until {health.off_until} after repeated failures " \
                             f"(last: {health.last_error})"
             return games
+        http.controls(name).start(max_bytes=self.config.max_answer_bytes)
         ok, reason = self._available(name, settings)
         if ok is None:
             report.status, report.reason = "cancelled", "the sync was cancelled"
@@ -367,6 +368,7 @@ class _Sync:
                 return None, None
             worker.join(min(CANCEL_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         if not box:
+            http.controls(name).give_up()  # a request it is stuck in ends; the thread can exit
             return False, f"is_available did not answer in {self.config.availability_timeout:g} s"
         answer = box[0]
         if isinstance(answer, Exception):
@@ -387,6 +389,7 @@ class _Sync:
         stop = threading.Event()
 
         def produce() -> None:
+            result: Any = None
             try:
                 result = call(self.pm, name, "check_updates_bulk", games=list(games),
                               settings=settings, state=plugin_state)
@@ -401,6 +404,12 @@ class _Sync:
                 answers.put(("done", None))
             except BaseException as exc:  # reported to the sync, never lost
                 answers.put(("error", exc))
+            finally:
+                if stop.is_set():  # given up: run the plugin's own clean-up (pools, sockets) now
+                    try:
+                        getattr(result, "close", lambda: None)()
+                    except BaseException:
+                        pass
 
         worker = threading.Thread(target=produce, name=f"patchwatch-{name}-check", daemon=True)
         worker.start()
@@ -440,6 +449,8 @@ class _Sync:
                     self._flush(name, pending, run_id, report, summary)
         finally:
             stop.set()
+            if worker.is_alive():  # given up (timeout, cancel, Ctrl-C): release its HTTP waits
+                http.controls(name).give_up()
             if batch:  # also on Ctrl-C: what was fetched is saved
                 self._flush(name, batch, run_id, report, summary)
         return status, error

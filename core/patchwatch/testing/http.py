@@ -45,6 +45,10 @@ class Response:
     """Seconds to wait before answering (a slow or timing-out server)."""
     drop: bool = False
     """Close the connection without answering."""
+    trickle: float = 0.0
+    """Send the headers at once, then the body one byte every ``trickle`` seconds: a read
+    timeout never fires, as it counts silence between bytes, not the whole download
+    (github.com/psf/requests/issues/4276)."""
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -53,6 +57,27 @@ class Response:
             return jsonlib.dumps(self.json).encode(), headers
         body = self.body or b""
         return (body.encode() if isinstance(body, str) else body), headers
+
+
+def gzip_bomb(decoded_bytes: int, *, status: int = 200) -> Response:
+    """A JSON-typed answer with a valid gzip body that is small (about 1/1000) but decodes to
+    ``decoded_bytes`` spaces, rounded up to whole MiB: the decompression bomb of CWE-409
+    (github.com/advisories/GHSA-2xpw-w6gg-jr37). Built in well under a second for 2 GiB."""
+    import struct
+    import zlib
+
+    block = b" " * (1 << 20)
+    blocks = max(1, -(-decoded_bytes // len(block)))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    again = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)  # same bytes each time
+    crc = 0
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    body = (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + first + again * (blocks - 1)
+            + packer.flush() + struct.pack("<II", crc, (blocks * len(block)) & 0xFFFFFFFF))
+    return Response(status, body=body, headers={"Content-Type": "application/json",
+                                               "Content-Encoding": "gzip"})
 
 
 Handler = Callable[[Request], "Response | dict | list"]
@@ -204,7 +229,15 @@ class FakeStoreServer:
                 http.send_header(key, value)
             http.send_header("Content-Length", str(len(body)))
             http.end_headers()
-            if http.command != "HEAD":
+            if http.command != "HEAD" and response.trickle:
+                http.wfile.flush()
+                for i in range(len(body)):
+                    if self._server is None:  # the fake is stopping
+                        break
+                    http.wfile.write(body[i:i + 1])
+                    http.wfile.flush()
+                    time.sleep(response.trickle)
+            elif http.command != "HEAD":
                 http.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (e.g. its timeout ran out)
