@@ -6,8 +6,14 @@ Builds a catalogue of ``--games`` games (``--per-namespace`` catalog items share
 namespace), adds them to a fresh library the way Backlogia stores them and runs
 ``sync_library`` through the epic plugin in both modes:
 
-* ``login``: a legendary login is present, build versions come from one assets request;
-* ``catalog``: no login, weak ``lastModifiedDate`` signals from bulk catalog requests.
+* ``login``: a legendary login is present, build versions come from one assets request
+  (``--unreal-assets`` adds that many Unreal Engine assets to its answer, as large
+  accounts have);
+* ``local``: legendary also left a fresh ``assets.json`` (as ``legendary list`` or Heroic
+  do): build versions without any request; before sync 2 the file is rewritten, as
+  legendary would after listing the new builds;
+* ``catalog``: no login, weak ``lastModifiedDate`` signals from bulk catalog requests
+  (several ids of one namespace go in one POST, ``--per-namespace``).
 
 Each mode does a full sync (baselines), then a second sync after ``--updates`` games got
 a new build (and as many others a metadata-only edit). The last stdout line is a JSON
@@ -48,10 +54,15 @@ def run_mode(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         db["games"].insert_all(
             [{k: v for k, v in item.backlogia_row().items()} for item in epic.items.values()])
         db.close()
+        epic.add_unreal_assets(args.unreal_assets if mode == "login" else 0)
         settings = epic.settings(concurrency=args.concurrency, rate=args.rate,
-                                 timeout=10.0, backoff=0.5, max_wait=10.0)
-        if mode == "login":
-            settings["legendary_user"] = str(epic.write_legendary_user(tmp / "user.json"))
+                                 timeout=10.0, backoff=0.5, max_wait=10.0, local_max_age=0)
+        folder = tmp / mode
+        if mode in ("login", "local"):
+            settings["legendary_user"] = str(epic.write_legendary_user(folder / "user.json"))
+        if mode == "local":
+            epic.write_legendary_assets(folder)
+            settings["local_max_age"] = 3600
         pm = new_plugin_manager({"epic": patchwatch_epic})
         config = Config(plugins={"epic": settings}, env={})
 
@@ -67,15 +78,20 @@ def run_mode(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             epic.publish_build(name)
         for name in touched[1::2]:
             epic.edit_metadata(name)
+        if mode == "local":
+            epic.write_legendary_assets(folder)
+        before = len(server.requests)
         started = time.perf_counter()
         second = sync_library(db_path, pm=pm, config=config)
         second_s = time.perf_counter() - started
+        second_requests = len(server.requests) - before
     return {
         "full_sync_s": round(full_s, 3),
         "requests": requests,
         "baselines": full.baselines,
         "failed": len(full.failures),
         "second_sync_s": round(second_s, 3),
+        "second_requests": second_requests,
         "updated": len(second.updated),
         "weak": len(second.updates) - len(second.updated),
     }
@@ -92,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="requests per second (0: unlimited; default: the plugin's default)")
     parser.add_argument("--updates", type=int, default=20,
                         help="games given a new build (and as many a metadata edit) before sync 2")
-    parser.add_argument("--modes", default="login,catalog")
+    parser.add_argument("--unreal-assets", type=int, default=0,
+                        help="Unreal Engine assets the account owns (login mode's assets answer)")
+    parser.add_argument("--modes", default="login,local,catalog")
     parser.add_argument("--json", action="store_true", help="print only the JSON result line")
     args = parser.parse_args(argv)
 
