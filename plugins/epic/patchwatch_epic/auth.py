@@ -287,7 +287,8 @@ class _Reserved:
     ``path``. If the room cannot be had (read-only, disk full), nothing is refreshed."""
 
     def __init__(self, path: Path, size: int):
-        self.path, self.size = path, size
+        # Write where a symlinked user.json really is, as legendary's open(..., "w") does.
+        self.path, self.size = Path(os.path.realpath(path)), size
         self._fd: int | None = None
         self._tmp = ""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def local_assets(settings: EpicSettings, now: float | None = None
     for app_name in _installed_elsewhere(folder / "installed.json", written, assets,
                                          settings.platform):
         del assets[app_name]
-    return assets, f"legendary's {path} (written {int(max(0.0, now - written))}s ago)"
+    stamp = datetime.fromtimestamp(written, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return assets, f"legendary's {path} (written {stamp})"
 
 
 def _load_fresh(path: Path, max_age: float, now: float) -> tuple[Any, float] | None:

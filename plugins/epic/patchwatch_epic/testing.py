@@ -112,7 +112,11 @@ class FakeItem:
     """False once delisted: gone from the catalog and the launcher assets."""
 
     def catalog_json(self) -> dict[str, Any]:
-        """The item as ``bulk/items`` answers it (the fields that matter, real names)."""
+        """The item as ``bulk/items`` answers it (the fields that matter, real names).
+
+        Field names: the captured answer in dippyshere/battle-breakers-documentation
+        (``Catalog Service/.../bulk/items.md``) and legendary ``models/game.py``.
+        """
         return {
             "id": self.catalog_item_id,
             "title": self.title,
@@ -142,7 +146,9 @@ class FakeItem:
         }
 
     def asset_json(self, platform: str, label: str) -> dict[str, Any]:
-        """The app as ``launcher/api/public/assets/<platform>`` answers it."""
+        """The app as ``launcher/api/public/assets/<platform>`` answers it (FortniteEndpoints
+        Documentation ``EpicGames/LauncherService/Assets/GetAsset.md``; legendary
+        ``models/game.py`` ``GameAsset.from_egs_json``)."""
         return {
             "appName": self.app_name,
             "labelName": f"{label}-{platform}",
@@ -524,7 +530,7 @@ class FakeEpic:
         platform = request.params["platform"]
         label = request.arg("label", "Live")
         if label != "Live":
-            return []
+            return []  # only the Live label is modelled (legendary asks for label=Live)
         with self._lock:
             games = [item.asset_json(platform, label) for item in self.items.values()
                      if item.listed and platform in item.platforms
@@ -554,9 +560,13 @@ class FakeEpic:
                               f"permissions to access namespaces [{namespace}].",
                               service=CATALOG, message_vars=[namespace])
         wanted = {value for value in ids if value}
+        # No id: 400 validation_failed (the code from Errors.md; the exact answer is not
+        # documented anywhere we found).
         if not wanted:
             return epic_error(400, VALIDATION_FAILED, "Validation Failed. 'id' is required",
                               service=CATALOG)
+        # Unknown ids are left out of the object (legendary get_game_info reads
+        # .get(id)); an unknown namespace is the same empty object (no source found).
         with self._lock:
             return {item.catalog_item_id: item.catalog_json() for item in self.items.values()
                     if item.listed and item.namespace == namespace

@@ -195,3 +195,14 @@ def test_a_login_deleted_by_legendary_is_said(epic, check, tmp_path):
     assert code == 2 and not path.exists()
     result = check(games_of(epic, tracked={"Fig"}), epic.settings(legendary_user=str(path)))[1]
     assert isinstance(result, Problem) and "no legendary login found" in result.message
+
+
+def test_a_symlinked_login_is_saved_where_it_really_is(epic, check, tmp_path):
+    epic.add_game("Fig")
+    real = epic.write_legendary_user(tmp_path / "store" / "user.json", expired=True)
+    link = tmp_path / "legendary" / "user.json"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    check(games_of(epic), epic.settings(legendary_user=str(link)))
+    assert link.is_symlink(), "the link itself is left alone"
+    assert epic.refresh_token_valid(json.loads(real.read_text())["refresh_token"])
