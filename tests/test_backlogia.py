@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 import sqlite3
+from datetime import datetime, timezone
 
 from patchwatch.library import load_games
 from patchwatch.db import open_db
@@ -114,3 +116,117 @@ def test_heroic_gog_row_with_null_store_id_reaches_the_gog_plugin(db_path, make_
     assert "no store_id" in summary.failures[0].message
     assert [u.store for u in summary.unsupported] == ["epic"]
     assert summary.total == 5
+
+
+# -- blocker 3: Backlogia's "recently updated" views find a detected build --------
+
+import re  # noqa: E402
+
+from patchwatch import Signal, StoreInfo, hookimpl  # noqa: E402
+from patchwatch.testing.backlogia import (  # noqa: E402
+    old_tracker_update, recent_updates_detected, recently_updated)
+
+SQL_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+
+
+class Published:
+    """A store plugin whose builds carry a publish time."""
+
+    def __init__(self, builds):
+        self.builds = builds  # store_id -> (build id, version, published_at)
+
+    @hookimpl
+    def store_info(self):
+        return StoreInfo(store="steam")
+
+    @hookimpl
+    def check_updates_bulk(self, games):
+        for game in games:
+            value, version, published = self.builds[game.store_id]
+            yield game.id, Signal("buildid", value, version=version, published_at=published)
+
+
+def _rows(db_path, sql, params=()):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def test_detected_build_sets_last_modified_and_version_and_shows_in_recent_views(
+        db_path, make_pm, config):
+    create_backlogia_db(db_path, [steam_row(570, "Dota 2"), steam_row(730, "CS2"),
+                                  steam_row(440, "TF2")])
+    plugin = Published({"570": ("1", "1.0", None), "730": ("5", "2.0", None),
+                        "440": ("9", "3.0", None)})
+    pm = make_pm(steam=plugin)
+    sync_library(db_path, pm=pm, config=config)
+    conn = sqlite3.connect(db_path)
+    assert recently_updated(conn) == [] and recent_updates_detected(conn) == []
+    conn.close()
+    # A new build published just now, a rollback to a build published in 2019, and no change.
+    time.sleep(1.1)  # check times are kept to the second
+    just_now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    plugin.builds.update({"570": ("2", "1.1", just_now),
+                          "730": ("4", "1.9", "2019-03-01T10:00:00Z")})
+    summary = sync_library(db_path, pm=pm, config=config)
+    assert len(summary.updated) == 2
+    conn = sqlite3.connect(db_path)
+    try:
+        assert sorted(recently_updated(conn)) == ["CS2", "Dota 2"]
+        assert recent_updates_detected(conn) == ["CS2", "Dota 2"]
+        rows = dict(((name, (lm, gv)) for name, lm, gv in conn.execute(
+            "SELECT name, last_modified, game_version FROM games")))
+        assert rows["Dota 2"][1] == "1.1" and rows["CS2"][1] == "1.9"
+        assert rows["TF2"] == (None, None)
+        assert all(SQL_TIME.match(rows[n][0]) for n in ("Dota 2", "CS2"))
+        # The build published after the previous check keeps its publish time.
+        assert rows["Dota 2"][0] == just_now[:19].replace("T", " ")
+        depot = conn.execute("SELECT g.name, u.update_timestamp, u.fetched_at "
+                             "FROM game_depot_updates u JOIN games g ON g.id = u.game_id "
+                             "ORDER BY g.name").fetchall()
+        assert [d[0] for d in depot] == ["CS2", "Dota 2"]
+        assert all(SQL_TIME.match(t) for d in depot for t in d[1:])
+        # The rollback's 2019 publish time would hide it: the detection time is used.
+        assert not depot[0][1].startswith("2019")
+        assert conn.execute("SELECT MAX(update_timestamp) FROM game_depot_updates"
+                            ).fetchone()[0] == max(d[1] for d in depot)
+    finally:
+        conn.close()
+
+
+def test_timestamps_follow_the_format_the_host_table_holds(db_path, make_pm, config):
+    create_backlogia_db(db_path, [steam_row(570, "Dota 2"), steam_row(10, "CS")])
+    conn = sqlite3.connect(db_path)
+    conn.execute("INSERT INTO game_depot_updates (game_id, depot_id, manifest_id, "
+                 "update_timestamp, fetched_at) VALUES (2, 'x', 'y', "
+                 "'2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z')")
+    conn.commit()
+    conn.close()
+    plugin = Published({"570": ("1", None, None), "10": ("1", None, None)})
+    sync_library(db_path, pm=make_pm(steam=plugin), config=config)
+    plugin.builds["570"] = ("2", None, None)
+    sync_library(db_path, pm=make_pm(steam=plugin), config=config)
+    stamp = _rows(db_path, "SELECT update_timestamp FROM game_depot_updates WHERE game_id = 1")
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", stamp[0][0])
+
+
+def test_an_update_backlogias_own_tracker_recorded_gets_no_second_row(db_path, make_pm,
+                                                                     config):
+    create_backlogia_db(db_path, [steam_row(570, "Dota 2")])
+    plugin = Published({"570": ("1", "1.0", None)})
+    sync_library(db_path, pm=make_pm(steam=plugin), config=config)
+    conn = sqlite3.connect(db_path)
+    old_tracker_update(conn, 1, "steam", "570", datetime.now().isoformat())
+    conn.close()
+    time.sleep(1.1)  # patchwatch keeps check times to the second
+    plugin.builds["570"] = ("2", "1.1", None)
+    summary = sync_library(db_path, pm=make_pm(steam=plugin), config=config)
+    assert len(summary.updated) == 1 and summary.host_tracked == 1
+    assert _rows(db_path, "SELECT count(*) FROM game_depot_updates") == [(1,)]
+    # Without a new host row, the next build gets its own row as usual.
+    plugin.builds["570"] = ("3", "1.2", None)
+    sync_library(db_path, pm=make_pm(steam=plugin), config=config)
+    assert _rows(db_path, "SELECT depot_id, manifest_id FROM game_depot_updates "
+                          "ORDER BY id")[-1] == ("buildid", "3")

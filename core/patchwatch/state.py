@@ -12,9 +12,10 @@ from typing import Any, Iterable, Mapping
 
 import sqlite_utils
 
-from .db import BACKLOGIA_UPDATES, CHECKS, PLUGIN_STATE, RUNS, SIGNALS, UPDATES, write
+from .db import CHECKS, PLUGIN_STATE, RUNS, SIGNALS, UPDATES, write
+from .host import HostTables, update_time
 from .library import now_iso
-from .models import Game, Problem, Result
+from .models import Game, Problem, Result, Signal
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Outcome:
     kind: str  # baseline | update | unchanged | problem
     update: UpdateRecord | None = None
     problem: Problem | None = None
+    host_tracked: bool = False
+    """The host's own tracker already wrote this update to ``game_depot_updates``."""
 
 
 def record_results(
@@ -58,7 +61,7 @@ def record_results(
     signals: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
     updates: list[UpdateRecord] = []
-    depot_rows: list[dict[str, Any]] = []
+    builds: list[tuple[Game, Signal]] = []
     for game, result in answers:
         if isinstance(result, Problem):
             checks.append(_check_row(game, plugin, result.status, result.message, now, run_id))
@@ -79,13 +82,7 @@ def record_results(
             )
             updates.append(update)
             if result.is_build:
-                depot_rows.append({
-                    "game_id": game.id,
-                    "depot_id": str(result.detail.get("depot") or result.kind),
-                    "manifest_id": result.value,
-                    "update_timestamp": result.published_at or now,
-                    "fetched_at": now,
-                })
+                builds.append((game, result))
         signals.append({
             "game_id": game.id, "kind": result.kind, "value": result.value,
             "version": result.version, "published_at": result.published_at,
@@ -95,6 +92,8 @@ def record_results(
         checks.append(_check_row(game, plugin, "ok", None, now, run_id))
         outcomes.append(Outcome(game, kind, update=update))
     with write(db):
+        if builds:
+            _record_builds(db, builds, outcomes)
         # first_seen is when the current value was first seen: kept while it is unchanged.
         db.conn.executemany(
             f"""INSERT INTO {SIGNALS} (game_id, kind, value, version, published_at, is_build,
@@ -115,9 +114,26 @@ def record_results(
         if updates:
             db[UPDATES].insert_all(
                 {**asdict(u), "is_build": int(u.is_build), "run_id": run_id} for u in updates)
-        if depot_rows:
-            db[BACKLOGIA_UPDATES].insert_all(depot_rows)
     return outcomes
+
+
+def _record_builds(db: sqlite_utils.Database, builds: list[tuple[Game, Signal]],
+                   outcomes: list[Outcome]) -> None:
+    """Write new builds into the host's tables (see :mod:`patchwatch.host`)."""
+    tables = HostTables(db)
+    detected = datetime.now(timezone.utc).replace(microsecond=0)
+    by_game = {o.game.id: o for o in outcomes if o.kind == "update"}
+    for game, result in builds:
+        row = db.execute(f"SELECT last_seen FROM {SIGNALS} WHERE game_id = ? AND kind = ?",
+                         [game.id, result.kind]).fetchone()
+        last_checked = row[0] if row else None
+        when = update_time(result.published_at, last_checked, detected)
+        elsewhere = tables.tracked_elsewhere(game.id, last_checked)
+        if elsewhere and game.id in by_game:
+            by_game[game.id].host_tracked = True
+        tables.record_build(game.id, str(result.detail.get("depot") or result.kind),
+                            result.value, when, detected, result.version,
+                            depot_row=not elsewhere)
 
 
 def _check_row(game: Game, plugin: str | None, status: str, message: str | None, now: str,

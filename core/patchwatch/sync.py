@@ -98,6 +98,9 @@ class SyncSummary:
     """How many of ``updates`` were found by the interrupted runs this sync resumed."""
     skipped_hidden: int = 0
     """Games the host marks hidden or removed, left out (``include_hidden`` checks them)."""
+    host_tracked: int = 0
+    """Updates the host's own tracker had already written to ``game_depot_updates`` (no
+    second row was added): running both trackers is redundant."""
     seconds: float = 0.0
     cancelled: bool = False
     """True when the host cancelled the sync: what was fetched is saved, the run is marked
@@ -489,6 +492,7 @@ class _Sync:
                 summary.unchanged += 1
             else:
                 summary.updates.append(outcome.update)
+                summary.host_tracked += outcome.host_tracked
         self.processed += len(batch)
         state.update_run(self.db, run_id, processed=self.processed)
         self._progress()
