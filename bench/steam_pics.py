@@ -1,20 +1,27 @@
-"""Benchmark: Steam updates through PICS for a large library, against the fake Steam CM.
+"""Benchmark: Steam updates through PICS for a large library, against the realistic fake CM.
 
-    uv run python bench/steam_pics.py --games 2000 --latency-ms 50 --json
+    uv run python bench/steam_pics.py --games 2000 --large 20000 --latency-ms 50 --json
 
-Starts the fake CM (in a child process by default, so its CPU does not count against the
-plugin; ``--fake-in-process`` to share one), with ``--latency-ms`` added to every answer,
-and a catalogue of ``--games`` apps. Measured in this run, all through the real client:
+The fake CM runs in a child process (so its CPU does not count against the plugin;
+``--fake-in-process`` to share one) with ``--latency-ms`` added to every answer, a
+catalogue with the realistic token mix and app info sizes (log-normal, ~12 KB on average;
+``Catalogue.add_realistic_apps``). Games whose token Steam refuses to anonymous accounts
+get no answer from steam_pics (they would go to steam_http, not installed here). Measured,
+all through the real client and the core's ``sync_library``, for ``--games`` apps:
 
-- ``full_sync_s``: the first ``sync_library`` of a fresh library (connect, logon, a full pass);
-- ``incremental_sync_s``: the next sync, nothing changed;
-- ``incremental_20_s``: a sync after ``--changed`` apps published a new build (and as many
-  got store-page edits only, which must not count);
+- ``full_sync_s``: the first sync of a fresh library (connect, logon, a full pass);
+- ``incremental_sync_s`` (``..._requests``): the next sync, nothing changed;
+- ``incremental_20_s``: after ``--changed`` new builds and as many store-page edits;
+- ``daily_sync_s`` / ``daily_sync_requests``: the cursor expired (7,148 change numbers,
+  ~11 h of Steam, later), 5 % of the apps got a new change number and 1 % of them a new
+  build: a metadata-only pass, then full info for what moved;
 - ``seed_design_s``: the seed's design on the same connection: ``get_product_info`` for
-  batches of 50 apps (library defaults, so with its access-token request) and a 0.5 s pause
-  after each batch;
-- ``batch_sweep``: plugin-only full passes per batch size, and the fastest one.
+  batches of 50 apps (library defaults, so with its access-token request) and a 0.5 s
+  pause after each batch; every sync of the seed costs this, whatever changed;
 
+and the same first four at ``--large`` apps (keys prefixed ``large_``; 0 skips them).
+``batch_sweep`` (``--batch-sizes``) times plugin-only full passes per batch size.
+Requests exclude heartbeats and include the handshake and logon when there is one.
 The last stdout line is a JSON object with all figures.
 """
 
@@ -97,10 +104,11 @@ class LocalFake:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--games", type=int, default=2000)
+    parser.add_argument("--large", type=int, default=20000, help="a second, larger library (0: skip)")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="added to every fake answer")
     parser.add_argument("--changed", type=int, default=20, help="apps with a new build before the 3rd sync")
-    parser.add_argument("--batch-sizes", default="50,100,250,500,1000,2000",
-                        help="batch sizes to sweep (plugin-only full passes); empty to skip")
+    parser.add_argument("--batch-sizes", default="",
+                        help="batch sizes to sweep (plugin-only full passes), e.g. 100,250,500")
     parser.add_argument("--repeat", type=int, default=3, help="runs per batch size (median reported)")
     parser.add_argument("--skip-seed", action="store_true", help="skip the (slow) seed-design measurement")
     parser.add_argument("--fake-in-process", action="store_true", help="run the fake CM in this process")
@@ -112,97 +120,135 @@ def main(argv: list[str] | None = None) -> int:
 
     import patchwatch_steam_pics
     from patchwatch import Game
-    from patchwatch.config import Config
-    from patchwatch.db import open_db
-    from patchwatch.library import add_games
-    from patchwatch.plugins import new_plugin_manager
-    from patchwatch.sync import sync_library
     from patchwatch_steam_pics.session import close_sessions, session_for
     from patchwatch_steam_pics.settings import DEFAULT_BATCH_SIZE, DEFAULT_IN_FLIGHT, Settings
 
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
     latency = args.latency_ms / 1000
-    fake = LocalFake(latency) if args.fake_in_process else RemoteFake(latency)
-    appids = list(range(100_000, 100_000 + 10 * args.games, 10))
-    result: dict[str, Any] = {"games": args.games, "latency_ms": args.latency_ms,
+    result: dict[str, Any] = {"games": args.games, "large": args.large, "latency_ms": args.latency_ms,
                               "fake": "in-process" if args.fake_in_process else "child process",
                               "batch_size": DEFAULT_BATCH_SIZE, "in_flight": DEFAULT_IN_FLIGHT}
-    try:
-        fake.add_apps(appids)
-        crypto.UniverseKey.Public = RSA.import_key(fake.public_key_pem)  # trust the fake's key
-        settings = {"cm_servers": fake.server}
+    for size, prefix in ((args.games, ""), (args.large, "large_")):
+        if not size:
+            continue
+        fake = LocalFake(latency) if args.fake_in_process else RemoteFake(latency)
+        appids = list(range(100_000, 100_000 + 10 * size, 10))
+        try:
+            groups = fake.add_realistic_apps(appids)
+            held = fake.warm()
+            crypto.UniverseKey.Public = RSA.import_key(fake.public_key_pem)  # trust the fake's key
+            settings = {"cm_servers": fake.server}
+            unseen = len(groups["deny"]) + len(groups["silent"])
+            result[f"{prefix}app_info_kb_mean"] = round(held / size / 1000, 1)
+            say(f"--- {size} apps, app info {held / size / 1000:.1f} KB on average, "
+                f"{unseen} whose token anonymous accounts do not get")
+            result.update({prefix + k: v for k, v in _syncs(fake, appids, settings, args, unseen, say).items()})
 
-        with tempfile.TemporaryDirectory() as tmp:
-            db_path = Path(tmp) / "patchwatch.db"
-            db = open_db(db_path)
-            add_games(db, [{"store": "steam", "store_id": str(a), "title": f"App {a}"} for a in appids])
-            db.close()
-            pm = new_plugin_manager({"steam_pics": patchwatch_steam_pics})
-            config = Config(plugins={"steam_pics": settings}, env={})
+            if not prefix:
+                games = [Game(id=i, store="steam", store_id=str(a)) for i, a in enumerate(appids, 1)]
+                sizes = [int(s) for s in args.batch_sizes.split(",") if s.strip()]
+                sweep: dict[str, float] = {}
+                for batch in sizes:
+                    runs = []
+                    for _ in range(args.repeat):
+                        started = time.perf_counter()
+                        answers = list(patchwatch_steam_pics.check_updates_bulk(
+                            games, {**settings, "batch_size": batch}, {}))
+                        runs.append(time.perf_counter() - started)
+                        assert len(answers) == size - unseen
+                    sweep[str(batch)] = round(statistics.median(runs), 3)
+                    say(f"plugin full pass, batch {batch:>5}: {sweep[str(batch)]:.3f} s (median of {args.repeat})")
+                if sweep:
+                    result["batch_sweep"] = sweep
+                    result["fastest_batch_size"] = int(min(sweep, key=sweep.get))
 
-            def timed_sync() -> tuple[float, Any, int]:
+            if not prefix and not args.skip_seed:
+                session = session_for(Settings.from_mapping(settings))
+                session.call(lambda client: None, timeout=60)  # logged on, like the syncs above
                 fake.reset_records()
                 started = time.perf_counter()
-                summary = sync_library(db_path, pm=pm, config=config)
+                builds = session.call(_seed_design, appids, timeout=3600)
                 seconds = time.perf_counter() - started
-                return seconds, summary, fake.count(None)
-
-            seconds, full, requests = timed_sync()
-            assert full.baselines == args.games and not full.failures, full.failures[:3]
-            result.update(full_sync_s=round(seconds, 3), full_sync_requests=requests)
-            say(f"full sync: {seconds:.3f} s, {requests} requests (incl. handshake and logon)")
-
-            seconds, incremental, requests = timed_sync()
-            assert not incremental.updates and incremental.checked == args.games
-            result.update(incremental_sync_s=round(seconds, 3), incremental_sync_requests=requests)
-            say(f"incremental sync, nothing changed: {seconds:.3f} s, {requests} request(s)")
-
-            rng = random.Random(7)
-            picked = rng.sample(appids, min(len(appids), 2 * args.changed))
-            for appid in picked[: args.changed]:
-                fake.publish_build(appid)
-            for appid in picked[args.changed:]:
-                fake.edit_metadata(appid)
-            seconds, changed, requests = timed_sync()
-            found = sorted(int(u.store_id) for u in changed.updated)
-            assert found == sorted(picked[: args.changed]), "wrong updates detected"
-            result.update(incremental_20_s=round(seconds, 3), incremental_20_requests=requests,
-                          incremental_20_updates=len(found), incremental_20_metadata_edits=len(picked) - len(found))
-            say(f"incremental sync, {len(found)} new builds + {len(picked) - len(found)} page edits: "
-                f"{seconds:.3f} s, {requests} requests")
-
-        games = [Game(id=i, store="steam", store_id=str(a)) for i, a in enumerate(appids, 1)]
-        sizes = [int(s) for s in args.batch_sizes.split(",") if s.strip()]
-        sweep: dict[str, float] = {}
-        for size in sizes:
-            runs = []
-            for _ in range(args.repeat):
-                started = time.perf_counter()
-                answers = list(patchwatch_steam_pics.check_updates_bulk(games, {**settings, "batch_size": size}, {}))
-                runs.append(time.perf_counter() - started)
-                assert len(answers) == args.games
-            sweep[str(size)] = round(statistics.median(runs), 3)
-            say(f"plugin full pass, batch {size:>5}: {sweep[str(size)]:.3f} s (median of {args.repeat})")
-        if sweep:
-            result["batch_sweep"] = sweep
-            result["fastest_batch_size"] = int(min(sweep, key=sweep.get))
-
-        if not args.skip_seed:
-            session = session_for(Settings.from_mapping(settings))
-            session.call(lambda client: None, timeout=60)  # logged on, like the syncs above
-            fake.reset_records()
-            started = time.perf_counter()
-            builds = session.call(_seed_design, appids, timeout=3600)
-            seconds = time.perf_counter() - started
-            assert len(builds) == args.games
-            result.update(seed_design_s=round(seconds, 3), seed_design_requests=fake.count(None))
-            say(f"seed design (batches of {SEED_BATCH}, {SEED_PAUSE} s pauses): {seconds:.3f} s, "
-                f"{result['seed_design_requests']} requests")
-    finally:
-        close_sessions()
-        fake.close()
+                assert len(builds) == size - unseen, (len(builds), size, unseen)
+                result.update(seed_design_s=round(seconds, 3), seed_design_requests=fake.count(None))
+                say(f"seed design (batches of {SEED_BATCH}, {SEED_PAUSE} s pauses): {seconds:.3f} s, "
+                    f"{result['seed_design_requests']} requests")
+        finally:
+            close_sessions()
+            fake.close()
     print(json.dumps(result))
     return 0
+
+
+def _syncs(fake: Any, appids: list[int], settings: dict[str, Any], args: Any, unseen: int,
+           say: Any) -> dict[str, Any]:
+    """Full, incremental, incremental with changes, daily: seconds and requests of each."""
+    import patchwatch_steam_pics
+    from patchwatch.config import Config
+    from patchwatch.db import open_db
+    from patchwatch.library import add_games
+    from patchwatch.plugins import new_plugin_manager
+    from patchwatch.sync import sync_library
+
+    size = len(appids)
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "patchwatch.db"
+        db = open_db(db_path)
+        add_games(db, [{"store": "steam", "store_id": str(a), "title": f"App {a}"} for a in appids])
+        db.close()
+        pm = new_plugin_manager({"steam_pics": patchwatch_steam_pics})
+        config = Config(plugins={"steam_pics": settings}, env={})
+
+        def timed_sync() -> tuple[float, Any, int]:
+            fake.reset_records()
+            started = time.perf_counter()
+            summary = sync_library(db_path, pm=pm, config=config)
+            seconds = time.perf_counter() - started
+            return seconds, summary, fake.count(None)
+
+        seconds, full, requests = timed_sync()
+        assert full.baselines == size - unseen and len(full.failures) == unseen, (full.baselines, len(full.failures))
+        out.update(full_sync_s=round(seconds, 3), full_sync_requests=requests)
+        say(f"full sync: {seconds:.3f} s, {requests} requests (incl. handshake and logon)")
+
+        seconds, incremental, requests = timed_sync()
+        assert not incremental.updates and incremental.checked == size - unseen
+        out.update(incremental_sync_s=round(seconds, 3), incremental_sync_requests=requests)
+        say(f"incremental sync, nothing changed: {seconds:.3f} s, {requests} request(s)")
+
+        rng = random.Random(7)
+        seen = [a for a in appids if a not in set(fake.unseen_apps())]
+        picked = rng.sample(seen, min(len(seen), 2 * args.changed))
+        for appid in picked[: args.changed]:
+            fake.publish_build(appid)
+        for appid in picked[args.changed:]:
+            fake.edit_metadata(appid)
+        fake.warm()
+        seconds, changed, requests = timed_sync()
+        found = sorted(int(u.store_id) for u in changed.updated)
+        assert found == sorted(picked[: args.changed]), "wrong updates detected"
+        out.update(incremental_20_s=round(seconds, 3), incremental_20_requests=requests)
+        say(f"incremental sync, {len(found)} new builds + {len(picked) - len(found)} page edits: "
+            f"{seconds:.3f} s, {requests} requests")
+
+        # A day later: the cursor is outside Steam's window; 5 % of the apps changed, 1 % built.
+        moved = rng.sample(seen, len(seen) // 20)
+        built = moved[: len(seen) // 100]
+        for appid in built:
+            fake.publish_build(appid)
+        for appid in moved[len(built):]:
+            fake.edit_metadata(appid)
+        fake.advance(7_148)
+        fake.warm()
+        seconds, daily, requests = timed_sync()
+        found = sorted(int(u.store_id) for u in daily.updated)
+        assert found == sorted(built), "wrong updates detected in the daily sync"
+        out.update(daily_sync_s=round(seconds, 3), daily_sync_requests=requests,
+                   daily_sync_changed=len(moved), daily_sync_builds=len(built))
+        say(f"daily sync (cursor expired, {len(moved)} apps changed, {len(built)} new builds): "
+            f"{seconds:.3f} s, {requests} requests")
+    return out
 
 
 def _seed_design(client: Any, appids: list[int]) -> dict[int, str]:

@@ -4,17 +4,22 @@
 
 - ``change_number``: the PICS change number the plugin's knowledge is current at;
 - ``known``: app ids whose last answer is current at that change number;
-- ``problems``: ``{appid: [status, message, branch]}`` for known apps answered with a problem;
+- ``problems``: ``{appid: [status, message, branch, change number]}`` for known apps
+  answered with a problem;
 - ``tokens``: access tokens Steam gave for token-protected apps;
 - ``cm_list``: the Steam Directory's server list and when it was fetched (used for a
   week, and whenever the directory cannot be reached);
 - ``denied``: ``{appid: change number}`` of apps whose access token Steam refused to the
   anonymous account; they are left unanswered (the next Steam plugin gets them) and not
-  asked about again until their change number moves.
+  asked about again until their change number moves;
+- ``silent``: the same for apps whose token Steam neither granted nor refused; they are
+  asked about again on the next full pass too.
 
 An app is fetched again when it is not known, changed since the cursor, or its last
-recorded signal is not for the branch now tracked. The cursor and ``known`` move only
-when the whole check finished, so an interrupted check loses nothing.
+recorded signal is not for the branch now tracked. When the cursor is too old for Steam
+(a full pass), a metadata-only pass gives every app's change number and only apps whose
+number moved since their last answer are fetched. The cursor and ``known`` move only when
+the whole check finished, so an interrupted check loses nothing.
 """
 
 from __future__ import annotations
@@ -45,22 +50,43 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
         else:
             by_app[appid].append(game)
 
-    since, known, problems, tokens, denied = _read_state(state)
+    since, known, problems, tokens, denied, silent = _read_state(state)
     # The first request of a sync may have to log on first.
     changes = session.call(pics.changes_since, since or 0, config.request_timeout,
                            timeout=config.connect_timeout + pics.deadline_for(config.request_timeout) + 5)
     full = since is None or changes.force_full or changes.current < since
+
+    answered: dict[int, Result] = {}
     if full:
-        known, problems, denied = set(), {}, {}
+        # The cursor is gone (Steam keeps a few thousand change numbers, winnow
+        # docs/spikes/update-signals.md): ask every app's change number first, in big
+        # metadata-only requests (SteamDB FullUpdateProcessor.cs), and fetch full info only
+        # for apps whose number moved since the answer we have.
+        prior = {appid: _prior_change(appid, app_games, config.branch(appid), problems, denied)
+                 for appid, app_games in by_app.items()}
+        if any(cn is not None for cn in prior.values()):
+            meta = _metadata_all(session, config, sorted(by_app), tokens)
+            for appid in sorted(meta.unknown & set(by_app)):
+                answered[appid] = Problem(f"Steam knows no app {appid} (unknown to PICS)", status="not_found")
+                for game in by_app[appid]:
+                    yield game.id, answered[appid]
+            trusted = {appid for appid, cn in prior.items()
+                       if cn is not None and meta.change_numbers.get(appid) == cn}
+        else:
+            trusted = set()
+        known = set()
+    else:
+        trusted = {appid for appid in by_app
+                   if appid not in changes.apps and (appid in known or appid in denied or appid in silent)}
 
     todo: list[int] = []
-    answered: dict[int, Result] = {}
     for appid, app_games in by_app.items():
-        branch = config.branch(appid)
-        if appid in denied and appid not in changes.apps:
-            continue  # still refused: left to the next Steam plugin, as last time
-        if appid in known and appid not in changes.apps:
-            result = _last_answer(app_games, branch, problems.get(appid))
+        if appid in answered:
+            continue
+        if appid in trusted:
+            if appid in denied or appid in silent:
+                continue  # still refused (or unanswered): left to the next Steam plugin, as last time
+            result = _last_answer(app_games, config.branch(appid), problems.get(appid))
             if result is not None:
                 answered[appid] = result
                 for game in app_games:
@@ -68,16 +94,21 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
                 continue
         todo.append(appid)
 
+    change_of: dict[int, int] = {}
     for batch, fetched in _fetch_all(session, config, todo, tokens):
         tokens.update(fetched.tokens)
         for appid in batch:
             result = pics.read_result(appid, fetched, config.branch(appid))
+            denied.pop(appid, None)
+            silent.pop(appid, None)
             if result is None:  # needs a token we do not have: not ours to answer
-                denied.pop(appid, None)
                 if appid in fetched.denied:
                     denied[appid] = fetched.apps[appid].change_number
+                else:  # neither granted nor refused: asked again on the next full pass
+                    silent[appid] = fetched.apps[appid].change_number
                 continue
-            denied.pop(appid, None)
+            entry = fetched.apps.get(appid)
+            change_of[appid] = entry.change_number if entry is not None else 0
             answered[appid] = result
             for game in by_app[appid]:
                 yield game.id, result
@@ -86,21 +117,52 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
     # known if they did not change; apps of this check are known with their new answer.
     here = set(by_app)
     known = {a for a in known if a not in here and a not in changes.apps}
-    denied = {a: c for a, c in denied.items() if a in here or a not in changes.apps}
-    problems = {a: p for a, p in problems.items() if a in known}
+    denied = {a: c for a, c in denied.items() if a in here or not (full or a in changes.apps)}
+    silent = {a: c for a, c in silent.items() if a in here or not (full or a in changes.apps)}
+    problems = {a: p for a, p in problems.items() if a in known or (a in trusted and a in answered)}
     for appid, result in answered.items():
         if isinstance(result, Signal) or result.status in ("not_found", "hidden"):
             known.add(appid)
-        if isinstance(result, Problem) and appid in known:
-            problems[appid] = [result.status, result.message, config.branch(appid)]
+        if isinstance(result, Problem) and appid in known and appid not in problems:
+            problems[appid] = [result.status, result.message, config.branch(appid), change_of.get(appid, 0)]
     state["change_number"] = changes.current
     state["known"] = sorted(known)
     state["problems"] = {str(a): p for a, p in sorted(problems.items())}
     state["tokens"] = {str(a): t for a, t in sorted(tokens.items())}
     state["denied"] = {str(a): c for a, c in sorted(denied.items())}
+    state["silent"] = {str(a): c for a, c in sorted(silent.items())}
     cm_list = session.cached_list()
     if cm_list is not None:
         state["cm_list"] = cm_list
+
+
+def _prior_change(appid: int, games: list[Game], branch: str, problems: dict[int, list],
+                  denied: dict[int, int]) -> int | None:
+    """The change number of the answer we have for ``appid`` (None: no usable answer)."""
+    if appid in denied:
+        return denied[appid]
+    problem = problems.get(appid)
+    if problem is not None:
+        return int(problem[3]) if len(problem) > 3 and problem[2] == branch and problem[3] else None
+    last = _last_answer(games, branch, None)
+    if isinstance(last, Signal) and isinstance(last.detail, Mapping):
+        try:
+            return int(last.detail["change_number"])
+        except (TypeError, ValueError, KeyError):
+            return None
+    return None
+
+
+def _metadata_all(session: Any, config: Settings, appids: list[int], tokens: dict[int, int]) -> pics.Metadata:
+    """Change numbers of ``appids``, :data:`pics.METADATA_BATCH` per request, all sent at once."""
+    chunks = [appids[i:i + pics.METADATA_BATCH] for i in range(0, len(appids), pics.METADATA_BATCH)]
+    futures = [session.submit(pics.metadata, chunk, dict(tokens), config.request_timeout) for chunk in chunks]
+    total = pics.Metadata()
+    for chunk, future in zip(chunks, futures):
+        part = _outcome(session, config, future, pics.metadata, chunk, tokens, what="metadata request")
+        total.change_numbers.update(part.change_numbers)
+        total.unknown |= part.unknown
+    return total
 
 
 def _fetch_all(session: Any, config: Settings, appids: list[int],
@@ -128,6 +190,12 @@ def _fetch_all(session: Any, config: Settings, appids: list[int],
 
 def _fetched(session: Any, config: Settings, batch: list[int], future: Any,
              tokens: dict[int, int]) -> pics.Fetched:
+    return _outcome(session, config, future, pics.fetch, batch, tokens, what="batch")
+
+
+def _outcome(session: Any, config: Settings, future: Any, job: Any, appids: list[int],
+             tokens: dict[int, int], *, what: str) -> Any:
+    """The result of ``future``; if it failed, ``job`` run once more on a new connection."""
     # Up to three requests per batch (product info, tokens, product info with tokens),
     # each bounded by its own deadline, after a logon if the connection dropped.
     timeout = config.connect_timeout + 3 * pics.deadline_for(config.request_timeout) + 5
@@ -136,19 +204,19 @@ def _fetched(session: Any, config: Settings, batch: list[int], future: Any,
     except PicsUnavailable:
         raise  # no connection to retry on; the session backs off
     except PicsError as first:
-        log.info("steam_pics: batch of %d apps failed (%s); retrying once on a new connection",
-                 len(batch), first)
-        retry = session.submit(pics.fetch, batch, dict(tokens), config.request_timeout)
+        log.info("steam_pics: %s of %d apps failed (%s); retrying once on a new connection",
+                 what, len(appids), first)
+        retry = session.submit(job, appids, dict(tokens), config.request_timeout)
         try:
             return wait(retry, timeout)
         except PicsError as second:
-            raise PicsError(f"{second} (a batch of {len(batch)} apps failed twice; first: {first})") from None
+            raise PicsError(f"{second} (a {what} of {len(appids)} apps failed twice; first: {first})") from None
 
 
 def _last_answer(games: list[Game], branch: str, problem: list[str] | None) -> Result | None:
     """The answer recorded last time, if it is still the one to give."""
     if problem is not None:
-        status, message, problem_branch = problem
+        status, message, problem_branch = problem[:3]
         return Problem(message, status=status) if problem_branch == branch else None
     for game in games:
         last = game.signals.get(pics.signal_kind(branch))
@@ -159,18 +227,19 @@ def _last_answer(games: list[Game], branch: str, problem: list[str] | None) -> R
 
 
 def _read_state(state: Mapping[str, Any]) -> tuple[int | None, set[int], dict[int, list], dict[int, int],
-                                                  dict[int, int]]:
-    """Cursor, known apps, remembered problems, tokens, denied apps; a damaged state means
-    a full pass."""
+                                                  dict[int, int], dict[int, int]]:
+    """Cursor, known apps, remembered problems, tokens, denied and unanswered token apps;
+    a damaged state means a full pass."""
     try:
         since = int(state["change_number"]) if state.get("change_number") is not None else None
         known = {int(a) for a in state.get("known", [])}
-        problems = {int(a): list(p) for a, p in state.get("problems", {}).items() if len(p) == 3}
+        problems = {int(a): list(p) for a, p in state.get("problems", {}).items() if len(p) in (3, 4)}
         tokens = {int(a): int(t) for a, t in state.get("tokens", {}).items()}
         denied = {int(a): int(c) for a, c in state.get("denied", {}).items()}
+        silent = {int(a): int(c) for a, c in state.get("silent", {}).items()}
     except (TypeError, ValueError, AttributeError):
-        return None, set(), {}, {}, {}
-    return since, known, problems, tokens, denied
+        return None, set(), {}, {}, {}, {}
+    return since, known, problems, tokens, denied, silent
 
 
 def _appid(store_id: Any) -> int | None:

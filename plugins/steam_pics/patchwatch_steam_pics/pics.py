@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -169,6 +170,30 @@ def fetch(client: Any, appids: list[int], tokens: dict[int, int], timeout: float
     return result
 
 
+METADATA_BATCH = 5000
+"""Apps per metadata-only request (SteamDB FullUpdateProcessor.cs IdsPerMetadataRequest)."""
+
+
+@dataclass
+class Metadata:
+    """A metadata-only product-info answer: change numbers, no app info."""
+
+    change_numbers: dict[int, int] = field(default_factory=dict)
+    unknown: set[int] = field(default_factory=set)
+
+
+def metadata(client: Any, appids: list[int], tokens: dict[int, int], timeout: float) -> Metadata:
+    """Each app's current change number (``meta_data_only``), as SteamDB's full runs ask."""
+    result = Metadata()
+    fill = {"apps": [{"appid": appid, "access_token": tokens.get(appid, 0)} for appid in appids],
+            "meta_data_only": True, "num_prev_failed": 0, "supports_package_tokens": 1}
+    for body in request(client, PRODUCT_INFO, fill, timeout):
+        for app in body.apps:
+            result.change_numbers[app.appid] = app.change_number
+        result.unknown.update(body.unknown_appids)
+    return result
+
+
 # -- reading answers (any thread) --------------------------------------------------------
 
 
@@ -209,17 +234,43 @@ def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem |
     )
 
 
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([{}])')
+
+
 def _decode(buffer: bytes) -> dict[str, Any]:
+    """The ``appinfo`` tree, reduced to its ``depots`` section (all a build needs).
+
+    App info averages ~12 KB of text KeyValues and decoding all of it dominated a full
+    pass; a scan of the tokens finds the top-level ``depots`` block, and only that block
+    is decoded.
+    """
     import vdf
 
     if not buffer:
         raise ValueError("empty buffer")
-    text = buffer[:-1] if buffer.endswith(b"\x00") else buffer
-    tree = vdf.loads(text.decode("utf-8", "replace"))
-    info = tree.get("appinfo")
-    if not isinstance(info, dict):
-        raise ValueError("no appinfo section")
-    return info
+    text = (buffer[:-1] if buffer.endswith(b"\x00") else buffer).decode("utf-8", "replace")
+    depth, root, key_is_depots, start = 0, None, False, None
+    for token in _TOKEN.finditer(text):
+        brace = token.group(2)
+        if brace == "{":
+            depth += 1
+            if depth == 2 and key_is_depots and start is None:
+                start = token.start()
+        elif brace == "}":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("unbalanced braces")
+            if start is not None and depth == 1:
+                return {"depots": vdf.loads('"depots"\n' + text[start:token.end()])["depots"]}
+        else:
+            if root is None:
+                root = token.group(1)
+                if root != "appinfo":
+                    raise ValueError("no appinfo section")
+            key_is_depots = depth == 1 and token.group(1) == "depots" and start is None
+    if root is None or depth != 0:
+        raise ValueError("no appinfo section" if root is None else "unbalanced braces")
+    return {}
 
 
 def _iso(timestamp: Any) -> str | None:

@@ -91,15 +91,32 @@ def test_app_whose_token_is_denied_is_left_to_the_next_plugin(steam_cm: FakeStea
     assert core.state["denied"] == {}  # ... until its change number moves
 
 
-def test_token_neither_granted_nor_denied_is_asked_again(steam_cm: FakeSteamCM, settings: dict,
-                                                         mini_core: type) -> None:
+def test_token_neither_granted_nor_denied_is_asked_again_on_the_next_full_pass(
+        steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
     steam_cm.catalogue.add_app(81, token=6, token_answer="silent")
     core = mini_core(81)
     assert core.sync(settings) == {}
-    assert core.state["denied"] == {}
+    assert core.state["denied"] == {} and list(core.state["silent"]) == ["81"]
     steam_cm.reset_records()
     assert core.sync(settings) == {}
-    assert [list(r.appids) for r in steam_cm.requests("access_tokens")] == [[81]]
+    assert steam_cm.count("access_tokens") == 0  # not on every incremental sync ...
+    steam_cm.catalogue.advance(6_000)
+    steam_cm.catalogue.apps[81].token_answer = "grant"
+    assert core.sync(settings)[1].value == str(steam_cm.catalogue.apps[81].branches["public"].buildid)
+    assert [list(r.appids) for r in steam_cm.requests("access_tokens")] == [[81]]  # ... but on a full one
+
+
+def test_refused_token_survives_a_full_pass_without_asking(steam_cm: FakeSteamCM, settings: dict,
+                                                           mini_core: type) -> None:
+    steam_cm.catalogue.add_app(80, token=5)
+    core = mini_core(80, 10)
+    core.sync(settings)
+    steam_cm.catalogue.advance(6_000)
+    steam_cm.reset_records()
+    assert list(core.sync(settings)) == [2]
+    assert steam_cm.requested_appids(metadata=True) == [10, 80] or sorted(
+        steam_cm.requested_appids(metadata=True)) == [10, 80]
+    assert steam_cm.requested_appids() == [] and steam_cm.count("access_tokens") == 0
 
 
 def test_unknown_app_and_bad_ids_are_not_found(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
@@ -156,25 +173,55 @@ def test_no_cursor_means_a_full_pass(steam_cm: FakeSteamCM, settings: dict, mini
     core = mini_core(10, 20, 30)
     core.sync(settings)
     core.state.clear()
+    steam_cm.catalogue.publish_build(30)
     steam_cm.reset_records()
     core.sync(settings)
-    assert sorted(steam_cm.requested_appids()) == [10, 20, 30]
+    assert sorted(steam_cm.requested_appids(metadata=True)) == [10, 20, 30]
+    assert steam_cm.requested_appids() == [30]  # the recorded signals' change numbers still hold for 10, 20
 
 
-@pytest.mark.parametrize("how", ["force_full_update", "cursor_too_old"])
-def test_force_full_update_refetches_everything(steam_cm: FakeSteamCM, settings: dict, how: str, mini_core: type) -> None:
-    core = mini_core(10, 20, 30)
+@pytest.mark.parametrize("how", ["force_full_update", "history_forgotten", "cursor_expired"])
+def test_full_pass_asks_metadata_first_and_fetches_only_what_moved(
+        steam_cm: FakeSteamCM, settings: dict, how: str, mini_core: type) -> None:
+    core = mini_core(10, 20, 30, 40)
+    steam_cm.catalogue.add_app(40, branches={})  # answered with a problem: hidden
     core.sync(settings)
     new = steam_cm.catalogue.publish_build(10)
+    steam_cm.catalogue.edit_metadata(20)
     if how == "force_full_update":
         steam_cm.catalogue.force_full_update = True
-    else:
+    elif how == "history_forgotten":
         steam_cm.catalogue.forget_history()
+    else:
+        steam_cm.catalogue.advance(7_148)  # ~11 h of Steam's changes (winnow)
+    steam_cm.reset_records()
+    results = core.sync(settings)
+    (answer,) = [r for r in steam_cm.received if r.kind == "changes_since"]
+    assert answer.body.since_change_number > 0
+    assert sorted(steam_cm.requested_appids(metadata=True)) == [10, 20, 30, 40]
+    assert sorted(steam_cm.requested_appids()) == [10, 20]  # only the two whose number moved
+    assert core.build(1) == str(new) and results[2].value == core.build(2)
+    assert results[4].status == "hidden"
+    assert steam_cm.count("product_info") == 2
+
+
+def test_cursor_inside_the_retention_window_is_incremental(steam_cm: FakeSteamCM, settings: dict,
+                                                           mini_core: type) -> None:
+    core = mini_core(10, 20)
+    core.sync(settings)
+    steam_cm.catalogue.advance(4_000)
+    steam_cm.catalogue.publish_build(20)
     steam_cm.reset_records()
     core.sync(settings)
-    assert sorted(steam_cm.requested_appids()) == [10, 20, 30]
-    assert steam_cm.requests("changes_since")[0].since_change_number > 0
-    assert core.build(1) == str(new)
+    assert steam_cm.requested_appids(metadata=True) == [] and steam_cm.requested_appids() == [20]
+
+
+def test_expired_cursor_answer_has_the_real_shape(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
+    core = mini_core(10)
+    core.sync(settings)
+    steam_cm.catalogue.advance(5_001)
+    current, forced, changes = steam_cm.catalogue.changes_since(core.state["change_number"])
+    assert (current, forced, changes) == (steam_cm.catalogue.change_number, "app", [])
 
 
 def test_apps_outside_a_partial_check_are_refetched_later(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
@@ -288,5 +335,29 @@ def test_damaged_state_means_a_full_pass(steam_cm: FakeSteamCM, settings: dict, 
     core.state.update(change_number="garbage", known={"x": 1}, problems=[1, 2])
     steam_cm.reset_records()
     results = core.sync(settings)
-    assert sorted(steam_cm.requested_appids()) == [10, 20] and len(results) == 2
+    assert sorted(steam_cm.requested_appids(metadata=True)) == [10, 20] and len(results) == 2
     assert isinstance(core.state["change_number"], int)
+
+
+@pytest.mark.parametrize("buffer, message", [
+    (b"", "empty buffer"), (b'"x" { }', "no appinfo section"), (b'"appinfo" { "depots" {', "unbalanced"),
+    (b"garbage", "no appinfo section"), (b'"appinfo" { } }', "unbalanced"),
+])
+def test_malformed_app_info_is_an_error_for_that_app(buffer: bytes, message: str) -> None:
+    from patchwatch_steam_pics import pics
+
+    fetched = pics.Fetched(apps={10: pics.AppEntry(10, 5, False, buffer)})
+    result = pics.read_result(10, fetched, "public")
+    assert isinstance(result, Problem) and result.status == "error" and message in result.message
+
+
+def test_only_the_top_level_depots_section_counts() -> None:
+    from patchwatch_steam_pics import pics
+
+    import vdf
+
+    tree = {"appinfo": {"appid": "10", "extended": {"depots": {"branches": {"public": {"buildid": "1"}}}},
+                        "depots": {"branches": {"public": {"buildid": "22", "timeupdated": "1700000000"}}}}}
+    text = vdf.dumps(tree, pretty=True).encode() + b"\x00"
+    result = pics.read_result(10, pics.Fetched(apps={10: pics.AppEntry(10, 5, False, text)}), "public")
+    assert result.value == "22" and result.published_at == "2023-11-14T22:13:20Z"

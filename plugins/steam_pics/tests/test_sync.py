@@ -83,11 +83,13 @@ def test_dropped_connection_falls_back_and_loses_nothing(tmp_path: Path, steam_c
     assert pics.answered == 10 and sorted(backup.offered) == [str(a) for a in range(110, 120)]
     assert summary.checked == 20 and not summary.failures
 
-    # Next time PICS is back and answers everything with build ids, from a full pass.
+    # Next time PICS is back and answers everything with build ids: no cursor was kept, so
+    # a metadata pass, then full info for the apps it has no build of its own for.
     backup.offered.clear()
     steam_cm.reset_records()
     again = sync_library(db, pm=pm, config=config)
-    assert not backup.offered and sorted(steam_cm.requested_appids()) == list(range(100, 120))
+    assert not backup.offered and sorted(steam_cm.requested_appids(metadata=True)) == list(range(100, 120))
+    assert sorted(steam_cm.requested_appids()) == list(range(110, 120))
     assert again.checked == 20
 
 

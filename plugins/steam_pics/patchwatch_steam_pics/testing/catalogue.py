@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -11,6 +12,14 @@ import vdf
 
 
 TOKEN_ANSWERS = ("deny", "grant", "silent")
+
+
+def realistic_size(rng: random.Random) -> int:
+    """Bytes of one app's full info: log-normal, median 11.3 KB, sigma 0.35 (mean ~12 KB,
+    two thirds within 8-16 KB), clipped to 3-96 KB. winnow docs/spikes/update-signals.md
+    measured the steamcmd.net mirror of PICS app info at 8.9-15.1 KB, ~12.1 KB on average;
+    the log-normal shape and the clip are assumptions (README)."""
+    return int(min(96_000, max(3_000, rng.lognormvariate(math.log(11_300), 0.35))))
 
 # The token mix of a realistic library (share of apps, answer to an anonymous account). The
 # shares are an assumption (see README); that anonymous accounts are refused tokens
@@ -49,6 +58,9 @@ class FakeApp:
     ``app_denied_tokens``), ``grant`` (the token) or ``silent`` (in neither list)."""
     delisted: bool = False
     """Off the store; PICS still serves it."""
+    info_size: int = 0
+    """Size in bytes its full app info is padded to (0: the small natural size)."""
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def appinfo(self, full: bool = True) -> dict[str, Any]:
         """The app's KeyValues tree as PICS sends it (``appinfo`` root)."""
@@ -114,8 +126,22 @@ class FakeApp:
         return {"appinfo": tree}
 
     def buffer(self, full: bool = True) -> bytes:
-        """The text KeyValues buffer PICS sends, NUL-terminated."""
-        return vdf.dumps(self.appinfo(full), pretty=True).encode("utf-8") + b"\x00"
+        """The text KeyValues buffer PICS sends, NUL-terminated (padded to ``info_size``)."""
+        key = (self.change_number, full, self.info_size)
+        cached = self._cache.get(key)
+        if cached is None:
+            tree = self.appinfo(full)
+            text = vdf.dumps(tree, pretty=True)
+            if full and self.info_size > len(text):
+                # Real app info carries localisation, more depots, ufs...: filler of that kind.
+                lines = (self.info_size - len(text)) // 56 + 1
+                tree["appinfo"]["localization"] = {"english": {"richpresence": {
+                    f"#Status_{n:05d}": f"Playing level {n} of App {self.appid}" for n in range(lines)}}}
+                text = vdf.dumps(tree, pretty=True)
+            cached = self._cache[key] = text.encode("utf-8") + b"\x00"
+            for old in [k for k in self._cache if k != key and k[1] == full]:
+                del self._cache[old]
+        return cached
 
 
 def _gid(depot: int, buildid: int) -> int:
@@ -132,6 +158,9 @@ class Catalogue:
         """Changes at or before this number are forgotten: older cursors get force_full_update."""
         self.force_full_update = False
         """Answer every changes-since request with ``force_full_update`` (a test switch)."""
+        self.retention = 5_000
+        """How many change numbers back a changes-since cursor may be (winnow
+        docs/spikes/update-signals.md: more than ~5,000 gets only the current number)."""
         self.clock = clock
         self.last_buildid = 10_000_000
         """Build ids are one global sequence on Steam, as here."""
@@ -161,6 +190,7 @@ class Catalogue:
         token: int = 0,
         token_answer: str = "deny",
         app_type: str = "Game",
+        info_size: int = 0,
     ) -> FakeApp:
         """Add (or replace) an app with a public branch; returns it.
 
@@ -187,6 +217,7 @@ class Catalogue:
                 token=token,
                 token_answer=token_answer,
                 app_type=app_type,
+                info_size=info_size,
             )
             self.apps[appid] = app
             return app
@@ -197,8 +228,9 @@ class Catalogue:
             self.add_app(appid, **kwargs)
 
     def add_realistic_apps(self, appids: Iterator[int] | list[int] | range, seed: int = 1) -> dict[str, list[int]]:
-        """Add apps with the token mix of :data:`TOKEN_MIX`; returns the app ids per
-        token answer (``deny``, ``silent``, ``grant``, ``none``)."""
+        """Add apps with the token mix of :data:`TOKEN_MIX` and app info sizes from
+        :func:`realistic_size`; returns the app ids per token answer (``deny``,
+        ``silent``, ``grant``, ``none``)."""
         rng = random.Random(seed)
         groups: dict[str, list[int]] = {"none": [], **{answer: [] for answer in TOKEN_ANSWERS}}
         for appid in appids:
@@ -209,10 +241,11 @@ class Catalogue:
                     break
                 roll -= share
             groups[answer].append(appid)
+            size = realistic_size(rng)
             if answer == "none":
-                self.add_app(appid)
+                self.add_app(appid, info_size=size)
             else:
-                self.add_app(appid, token=rng.randint(10**17, 10**18), token_answer=answer)
+                self.add_app(appid, token=rng.randint(10**17, 10**18), token_answer=answer, info_size=size)
         return groups
 
     def publish_build(
@@ -243,6 +276,22 @@ class Catalogue:
                 app.review_percentage = review_percentage
             app.change_number = self._bump()
 
+    def unseen_apps(self) -> list[int]:
+        """Apps an anonymous account cannot read (token refused or never answered)."""
+        with self.lock:
+            return sorted(a.appid for a in self.apps.values() if a.token and a.token_answer != "grant")
+
+    def warm(self) -> int:
+        """Build every app's buffers now (a benchmark's fake should not be timed making
+        them); returns the bytes of full app info held."""
+        total = 0
+        with self.lock:
+            for app in self.apps.values():
+                total += len(app.buffer(full=True))
+                if app.token:
+                    app.buffer(full=False)  # what an account without the token gets
+        return total
+
     def delist_app(self, appid: int) -> None:
         """Take an app off the store: PICS keeps it, builds and all (issue 10, point 4)."""
         with self.lock:
@@ -261,14 +310,24 @@ class Catalogue:
         with self.lock:
             self.oldest_change = self._bump()
 
-    def changes_since(self, since: int) -> tuple[int, bool, list[tuple[int, int, bool]]]:
-        """``(current change number, force_full_update, [(appid, change number, needs token)])``."""
+    def advance(self, count: int) -> None:
+        """``count`` changes to apps outside this catalogue (Steam's number moves ~650 an
+        hour: winnow saw a 7,148 gap in ~11 h)."""
+        with self.lock:
+            self.change_number += count
+
+    def changes_since(self, since: int) -> tuple[int, str | None, list[tuple[int, int, bool]]]:
+        """``(current change number, forced, [(appid, change number, needs token)])``;
+        ``forced`` is None, ``"app"`` (cursor outside the retention window: only
+        ``force_full_app_update``) or ``"all"`` (history forgotten / the test switch)."""
         with self.lock:
             if self.force_full_update or since == 0 or since < self.oldest_change:
-                return self.change_number, True, []
+                return self.change_number, "all", []
+            if self.change_number - since > self.retention:
+                return self.change_number, "app", []
             changes = sorted(
                 (app.change_number, app.appid, bool(app.token))
                 for app in self.apps.values()
                 if app.change_number > since
             )
-            return self.change_number, False, [(appid, cn, token) for cn, appid, token in changes]
+            return self.change_number, None, [(appid, cn, token) for cn, appid, token in changes]

@@ -170,9 +170,11 @@ class FakeSteamCM:
         with self._lock:
             return [r.body for r in self.received if r.kind == kind]
 
-    def requested_appids(self) -> list[int]:
-        """Every app id asked for in product-info requests, in order."""
-        return [app.appid for body in self.requests("product_info") for app in body.apps]
+    def requested_appids(self, metadata: bool = False) -> list[int]:
+        """Every app id asked for in full product-info requests (``metadata``: in
+        metadata-only ones), in order."""
+        return [app.appid for body in self.requests("product_info") if body.meta_data_only == metadata
+                for app in body.apps]
 
     def reset_records(self) -> None:
         with self._lock:
@@ -463,15 +465,17 @@ class _Connection:
         self._queue(payloads, delay=fault.delay if fault else 0.0)
 
     def _changes_since(self, body: Any) -> tuple[int, Any]:
-        current, force_full, changes = self.cm.catalogue.changes_since(body.since_change_number)
+        current, forced, changes = self.cm.catalogue.changes_since(body.since_change_number)
         response = appinfo_pb2.CMsgClientPICSChangesSinceResponse(
             current_change_number=current,
             since_change_number=body.since_change_number,
-            force_full_update=force_full,
-            force_full_app_update=force_full,
-            force_full_package_update=force_full,
+            # winnow docs/spikes/update-signals.md (issue 10: seen in a PICS service's logs): a
+            # cursor too far back gets only the current number and force_full_app_update.
+            force_full_update=forced == "all",
+            force_full_app_update=forced is not None,
+            force_full_package_update=forced == "all",
         )
-        if body.send_app_info_changes and not force_full:
+        if body.send_app_info_changes and forced is None:
             for appid, change_number, needs_token in changes:
                 response.app_changes.add(appid=appid, change_number=change_number, needs_token=needs_token)
         return CHANGES_SINCE_RESPONSE, response
