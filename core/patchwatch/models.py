@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -80,3 +81,77 @@ class Links:
     """A page with this build's patch notes, when the store has one."""
     notes: str | None = None
     """A short plain-text excerpt or title of the patch notes (a few hundred characters)."""
+
+
+PROBLEM_STATUSES = ("error", "not_found", "hidden")
+MAX_TEXT = 1000
+"""The longest ``kind``/``value``/``version``/``published_at``/message the core keeps."""
+MAX_DETAIL = 64 * 1024
+"""The largest ``detail`` (as JSON) the core keeps."""
+
+
+class BadAnswer(ValueError):
+    """A plugin returned something that is not a valid :class:`Signal` or :class:`Problem`."""
+
+
+def checked_result(result: Any) -> Result:
+    """``result`` with every field checked, as a fresh value the plugin cannot change later;
+    raises :class:`BadAnswer` naming the field, the value and what is allowed."""
+    if isinstance(result, Problem):
+        message = _text(result, "message", required=True)
+        if result.status not in PROBLEM_STATUSES:
+            raise BadAnswer(f"Problem.status must be one of {', '.join(PROBLEM_STATUSES)}, "
+                            f"got {brief_repr(result.status)}")
+        return Problem(message, result.status)
+    if not isinstance(result, Signal):
+        raise BadAnswer(f"an answer must be a Signal or a Problem, got {brief_repr(result)}")
+    if not isinstance(result.is_build, bool):
+        raise BadAnswer(f"Signal.is_build must be True or False, got {brief_repr(result.is_build)}")
+    if not isinstance(result.detail, Mapping):
+        raise BadAnswer(f"Signal.detail must be a dict, got {brief_repr(result.detail)}")
+    try:
+        encoded = json.dumps(dict(result.detail), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadAnswer(f"Signal.detail must be plain JSON data ({exc})") from None
+    if len(encoded) > MAX_DETAIL:
+        raise BadAnswer(f"Signal.detail is {len(encoded)} bytes as JSON, more than {MAX_DETAIL}")
+    return Signal(
+        kind=_text(result, "kind", required=True),
+        value=_text(result, "value", required=False, empty_ok=True),
+        version=_text(result, "version"),
+        published_at=_text(result, "published_at"),
+        is_build=result.is_build,
+        detail=json.loads(encoded),
+    )
+
+
+def checked_store_info(info: Any) -> StoreInfo:
+    """``info`` with every field checked; raises :class:`BadAnswer` naming what is wrong."""
+    if not isinstance(info, StoreInfo):
+        raise BadAnswer(f"store_info() must return a patchwatch.StoreInfo, got {brief_repr(info)}")
+    if not isinstance(info.store, str) or not info.store.strip():
+        raise BadAnswer(f"StoreInfo.store must be a store name, got {brief_repr(info.store)}")
+    if isinstance(info.priority, bool) or not isinstance(info.priority, int):
+        raise BadAnswer(f"StoreInfo.priority must be a whole number, got {brief_repr(info.priority)}")
+    if not isinstance(info.description, str):
+        raise BadAnswer(f"StoreInfo.description must be text, got {brief_repr(info.description)}")
+    return StoreInfo(info.store, info.priority, info.description[:200])
+
+
+def _text(obj: Any, name: str, *, required: bool = False, empty_ok: bool = False) -> Any:
+    value = getattr(obj, name)
+    owner = type(obj).__name__
+    if value is None and not required and not empty_ok:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        what = "non-empty text" if required else "text" + ("" if empty_ok else " or None")
+        raise BadAnswer(f"{owner}.{name} must be {what}, got {brief_repr(value)}")
+    if len(value) > MAX_TEXT:
+        raise BadAnswer(f"{owner}.{name} is {len(value)} characters long, more than {MAX_TEXT}")
+    return value
+
+
+def brief_repr(value: Any) -> str:
+    """``repr(value)``, cut to 80 characters for a message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Mapping
@@ -11,7 +12,7 @@ import pluggy
 
 from . import hookspecs
 from .config import Config
-from .models import StoreInfo
+from .models import BadAnswer, checked_store_info
 
 GROUP = "patchwatch"
 NOT_IMPLEMENTED = object()
@@ -125,20 +126,24 @@ class Backend:
     """Why the plugin cannot be used at all (failed to load, bad ``store_info``)."""
 
 
+STORE_INFO_TIMEOUT = 5.0
+"""Seconds every plugin's ``store_info()`` gets (they are asked at once, side by side)."""
+
+
 def backends(pm: PluginManager, config: Config) -> list[Backend]:
-    """Every plugin, loaded or not, sorted by store then ``(-priority, name)``."""
+    """Every plugin, loaded or not, sorted by store then ``(-priority, name)``.
+
+    A plugin whose ``store_info()`` raises, returns a malformed :class:`StoreInfo` or does
+    not answer within :data:`STORE_INFO_TIMEOUT` gets ``error`` set (naming it) and is
+    never used; the others are unaffected.
+    """
     disabled = config.disabled()
     found: list[Backend] = []
-    for name, plugin in pm.list_name_plugin():
-        if name is None or plugin is None:
-            continue
-        try:
-            info = call(pm, name, "store_info")
-            if info is NOT_IMPLEMENTED or not isinstance(info, StoreInfo):
-                raise TypeError("store_info() must return a patchwatch.StoreInfo")
-        except Exception as exc:
-            found.append(Backend(name, None, 0, error=f"store_info failed: {exc}",
-                                 disabled=name in disabled))
+    names = [name for name, plugin in pm.list_name_plugin()
+             if name is not None and plugin is not None]
+    for name, (info, error) in _store_infos(pm, names).items():
+        if error is not None:
+            found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
             continue
         found.append(Backend(
             name=name,
@@ -151,3 +156,39 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
     for name, error in pm.load_errors.items():
         found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
     return sorted(found, key=lambda b: (b.store or "~", -b.priority, b.name))
+
+
+def _store_infos(pm: PluginManager, names: list[str]) -> dict[str, tuple[Any, str | None]]:
+    """Ask every plugin's ``store_info()`` in its own daemon thread, bounded in time."""
+    boxes: dict[str, list[Any]] = {name: [] for name in names}
+    hung: dict[str, threading.Thread] = pm.__dict__.setdefault("_store_info_hung", {})
+    workers: dict[str, threading.Thread] = {}
+
+    def ask(name: str) -> None:
+        try:
+            info = call(pm, name, "store_info")
+            boxes[name].append((checked_store_info(info), None) if info is not NOT_IMPLEMENTED
+                               else (None, "does not implement store_info()"))
+        except BadAnswer as exc:
+            boxes[name].append((None, f"store_info() gave garbage: {exc}"))
+        except Exception as exc:
+            boxes[name].append((None, f"store_info() failed: {type(exc).__name__}: {exc}"))
+
+    for name in names:
+        if name in hung and hung[name].is_alive():
+            continue  # still stuck since an earlier call: do not pile up threads
+        workers[name] = threading.Thread(target=ask, args=(name,), daemon=True,
+                                         name=f"patchwatch-{name}-store-info")
+        workers[name].start()
+    deadline = time.monotonic() + STORE_INFO_TIMEOUT
+    for worker in workers.values():
+        worker.join(max(0.0, deadline - time.monotonic()))
+    answers: dict[str, tuple[Any, str | None]] = {}
+    for name in names:
+        if boxes[name]:
+            hung.pop(name, None)
+            answers[name] = boxes[name][0]
+        else:
+            hung.setdefault(name, workers.get(name) or hung[name])
+            answers[name] = (None, f"store_info() did not answer in {STORE_INFO_TIMEOUT:g} s")
+    return answers

@@ -20,7 +20,7 @@ from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
 from .library import hidden_count, load_games, now_iso
-from .models import Game, Problem, Signal
+from .models import BadAnswer, Game, Result, brief_repr, checked_result
 from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
 from .state import UpdateRecord
 
@@ -66,6 +66,8 @@ class PluginReport:
     seconds: float = 0.0
     fallback_to: str | None = None
     """The plugin the unanswered games went to next."""
+    malformed: int = 0
+    """Answers that were not a valid Signal or Problem (those games went to the next plugin)."""
 
 
 @dataclass
@@ -340,6 +342,10 @@ class _Sync:
         if status == "cancelled":  # neither a failure nor a completed call: state not saved
             report.status, report.reason = status, "the sync was cancelled"
             raise _Cancelled
+        if status == "ok" and report.malformed:
+            status = "failed"
+            error = f"{name} {report.reason}" + (
+                f" and {report.malformed - 1} more" if report.malformed > 1 else "")
         if status == "ok" and report.signals == 0 and 0 < report.errors == report.answered:
             status, error = "failed", "every game it answered was an error"
         if status == "ok":
@@ -436,7 +442,7 @@ class _Sync:
                     kind, payload = "tick", None
                 if kind == "answer":
                     last_answer = time.monotonic()
-                    checked = self._validate(name, payload, by_id, answered)
+                    checked = self._validate(name, payload, by_id, answered, report)
                     if checked is not None:
                         batch.append(checked)
                         answered.add(checked[0].id)
@@ -459,21 +465,33 @@ class _Sync:
         return status, error
 
     def _validate(self, name: str, pair: Any, by_id: dict[int, Game],
-                  answered: set[int]) -> tuple[Game, Any] | None:
-        """Keep well-formed answers for games that were asked about; turn others away."""
+                  answered: set[int], report: PluginReport) -> tuple[Game, Result] | None:
+        """Keep well-formed answers for games that were asked about.
+
+        A malformed answer is counted against the plugin (it then counts as failed and the
+        game goes to the next plugin); an answer for a game it was not asked about, or a
+        second one, is ignored.
+        """
         try:
             game_id, result = pair
+            game = by_id.get(game_id)
         except (TypeError, ValueError):
+            self._malformed(report, f"an answer must be a (game.id, result) pair, got "
+                                    f"{brief_repr(pair)}")
             return None
-        game = by_id.get(game_id)
         if game is None or game_id in answered:
             return None
-        if isinstance(result, Signal):
-            if not isinstance(result.kind, str) or not isinstance(result.value, str):
-                result = Problem(f"{name} gave a malformed signal: {result!r}")
-        elif not isinstance(result, Problem):
-            result = Problem(f"{name} gave a malformed answer: {result!r}")
-        return game, result
+        try:
+            return game, checked_result(result)
+        except BadAnswer as exc:
+            self._malformed(report, f"{game.store}:{game.store_id}: {exc}")
+            return None
+
+    @staticmethod
+    def _malformed(report: PluginReport, message: str) -> None:
+        report.malformed += 1
+        if report.malformed == 1:
+            report.reason = f"gave a malformed answer ({message})"
 
     def _flush(self, name: str, batch: list[tuple[Game, Any]], run_id: int,
                report: PluginReport, summary: SyncSummary) -> None:
