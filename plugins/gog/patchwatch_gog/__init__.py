@@ -17,11 +17,19 @@ from typing import Any, Iterator, Mapping
 
 import requests
 
-from patchwatch import Game, Result, StoreInfo, hookimpl
+from patchwatch import Game, Links, Result, Signal, StoreInfo, hookimpl
 
 from .check import check_games
 from .client import GogClient
 from .settings import GogSettings, SettingsError
+
+@hookimpl
+def update_links(game: Game, signal: Signal, settings: Mapping[str, Any]) -> Links | None:
+    """The product card and the newest changelog entry (see changelog.py)."""
+    from .changelog import links_for
+
+    return links_for(game, signal, settings)
+
 
 __all__ = ["store_info", "is_available", "check_updates_bulk", "GogSettings"]
 

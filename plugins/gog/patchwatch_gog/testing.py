@@ -132,6 +132,8 @@ class FakeProduct:
     builds_listed: bool = True
     """False when the builds API no longer lists this product's builds."""
     release_date: str = "2015-05-12T09:21:36+0300"
+    changelog: str | None = None
+    """The ``changelog`` section: HTML, newest entry first (null when the product has none)."""
 
     def product_json(self, expand: frozenset[str] = frozenset()) -> dict[str, Any]:
         # Base fields and the `expand` sections: gogapidocs galaxy.rst, /products/(id).
@@ -174,6 +176,8 @@ class FakeProduct:
                 "language_packs": [],
                 "bonus_content": [],
             }
+        if "changelog" in expand:
+            answer["changelog"] = self.changelog
         return answer
 
 

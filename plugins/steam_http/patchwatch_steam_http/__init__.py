@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from patchwatch import Game, Result, StoreInfo, hookimpl
+from patchwatch import Game, Links, Result, Signal, StoreInfo, hookimpl
 
 from .check import Checker
 from .settings import Settings, SettingsError
@@ -56,6 +56,14 @@ def check_updates_bulk(games: list[Game], settings: Mapping[str, Any],
             "requests": {src.name: src.host.requests for src in checker.sources},
             "down": {src.name: src.host.down for src in checker.sources if src.host.down},
         }
+
+
+@hookimpl
+def update_links(game: Game, signal: Signal, settings: Mapping[str, Any]) -> Links | None:
+    """The store page and the patch notes posted around a new build (see links.py)."""
+    from .links import links_for
+
+    return links_for(game, signal, settings)
 
 
 __all__ = ["store_info", "is_available", "check_updates_bulk", "Settings", "Checker", "PRIORITY"]
