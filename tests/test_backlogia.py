@@ -62,7 +62,7 @@ import pytest  # noqa: E402
 
 from patchwatch import db as db_module  # noqa: E402
 from patchwatch.db import CHECKS, SIGNALS  # noqa: E402
-from patchwatch.testing.backlogia import HostWriter, steam_row  # noqa: E402
+from patchwatch.testing.backlogia import HostWriter, hide_game, steam_row  # noqa: E402
 
 
 @pytest.mark.parametrize("journal", ["delete", "wal"])
@@ -230,3 +230,115 @@ def test_an_update_backlogias_own_tracker_recorded_gets_no_second_row(db_path, m
     sync_library(db_path, pm=make_pm(steam=plugin), config=config)
     assert _rows(db_path, "SELECT depot_id, manifest_id FROM game_depot_updates "
                           "ORDER BY id")[-1] == ("buildid", "3")
+
+
+# -- gaps: the command line on a Backlogia database --------------------------------
+
+from click.testing import CliRunner  # noqa: E402
+
+from patchwatch.cli import cli  # noqa: E402
+
+
+@pytest.fixture
+def pw(tmp_path, monkeypatch):
+    monkeypatch.delenv("PATCHWATCH_DB", raising=False)
+    monkeypatch.delenv("PATCHWATCH_DISABLE", raising=False)
+    monkeypatch.setenv("PATCHWATCH_CONFIG", str(tmp_path / "config.toml"))
+    (tmp_path / "config.toml").write_text("timeout = 5\n")
+
+    def invoke(*args, env=None):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
+    return invoke
+
+
+def _tables(path):
+    conn = sqlite3.connect(path)
+    try:
+        return sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master "
+                                                 "WHERE type = 'table'"))
+    finally:
+        conn.close()
+
+
+def _journal(path):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_read_commands_change_nothing_and_sync_keeps_the_journal_mode(db_path, pw,
+                                                                      installed_pm):
+    installed_pm(steam_x=ExamplePlugin(catalogue={"570": 1}))
+    create_backlogia_db(db_path, [steam_row(570, "Dota 2")])
+    before = _tables(db_path)
+    for command in (["plugins"], ["updates"], ["games", "list"]):
+        result = pw(*command, "--db", str(db_path))  # --db after the command
+        assert result.exit_code == 0, result.output
+    assert _tables(db_path) == before and _journal(db_path) == "delete"
+    assert "Dota 2" in pw("games", "list", "--db", str(db_path)).output
+    assert pw("sync", "--db", str(db_path)).exit_code == 0
+    assert _journal(db_path) == "delete"
+    assert "patchwatch_signals" in _tables(db_path)
+
+
+def test_read_commands_on_a_mistyped_path_are_errors_and_create_nothing(tmp_path, pw):
+    missing = tmp_path / "game_libary.db"
+    for command in (["updates"], ["games", "list"]):
+        result = pw("--db", str(missing), *command)
+        assert result.exit_code == 1 and "database not found" in result.output
+    assert not missing.exists()
+
+
+def test_memory_database_is_refused_for_writing(pw):
+    result = pw("games", "add", "steam", "570", env={"PATCHWATCH_DB": ":memory:"})
+    assert result.exit_code == 1 and ":memory:" in result.output
+    assert "game 1" not in result.output
+
+
+def test_games_add_on_backlogia_fills_name(db_path, pw):
+    create_backlogia_db(db_path)
+    assert pw("games", "add", "steam", "570", "--db", str(db_path)).exit_code == 0
+    assert pw("games", "add", "steam", "730", "CS2", "--db", str(db_path)).exit_code == 0
+    assert _rows(db_path, "SELECT name, store, store_id FROM games ORDER BY id") == [
+        ("steam:570", "steam", "570"), ("CS2", "steam", "730")]
+    # The host's own default fills added_at, in its own format.
+    assert all(SQL_TIME.match(r[0]) for r in _rows(db_path, "SELECT added_at FROM games"))
+
+
+def test_unsupported_stores_are_listed_without_exit_3(db_path, pw, installed_pm):
+    installed_pm(steam_x=ExamplePlugin(catalogue={"570": 1}))
+    create_backlogia_db(db_path, [steam_row(570, "Dota 2"),
+                                  {"name": "Local", "store": "local", "store_id": "x"}])
+    result = pw("sync", "--db", str(db_path))
+    assert result.exit_code == 0 and "UNSUPPORTED local:x" in result.output
+    assert pw("sync", "--db", str(db_path), "--fail-unsupported").exit_code == 3
+
+
+def test_hidden_and_removed_games_are_skipped_unless_asked(db_path, make_pm, config):
+    create_backlogia_db(db_path, [steam_row(1, "Shown"), steam_row(2, "Hidden"),
+                                  steam_row(3, "Removed")])
+    conn = sqlite3.connect(db_path)
+    hide_game(conn, 2)
+    conn.execute("UPDATE games SET removed = 1 WHERE id = 3")
+    conn.commit()
+    conn.close()
+    plugin = ExamplePlugin(catalogue={"1": 1, "2": 1, "3": 1})
+    summary = sync_library(db_path, pm=make_pm(p=plugin), config=config)
+    assert plugin.calls == [["1"]] and summary.skipped_hidden == 2
+    summary = sync_library(db_path, pm=make_pm(p=plugin), config=config, include_hidden=True)
+    assert sorted(plugin.calls[1]) == ["1", "2", "3"] and summary.baselines == 2
+
+
+def test_rows_of_a_game_the_host_deleted_do_not_linger(db_path, make_pm, config):
+    create_backlogia_db(db_path, [steam_row(1, "One"), steam_row(2, "Two")])
+    plugin = ExamplePlugin(catalogue={"1": 1, "2": 1})
+    sync_library(db_path, pm=make_pm(p=plugin), config=config)
+    conn = sqlite3.connect(db_path)
+    conn.execute("DELETE FROM games WHERE id = 2")
+    conn.commit()
+    conn.close()
+    sync_library(db_path, pm=make_pm(p=plugin), config=config)
+    for table in ("patchwatch_signals", "patchwatch_checks"):
+        assert _rows(db_path, f"SELECT game_id FROM {table}") == [(1,)]

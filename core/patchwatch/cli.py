@@ -33,8 +33,21 @@ class Context:
     def config(self):
         return load_config(self.config_path)
 
-    def db(self):
-        return open_db(self.db_path)
+    def db(self, read_only: bool = False):
+        """The database; ``read_only`` never creates or changes anything (a missing file is
+        an error, not an empty library)."""
+        return open_db(self.db_path, read_only=read_only)
+
+
+def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(Context).db_path = Path(value)
+
+
+db_option = click.option(
+    "--db", type=click.Path(dir_okay=False), expose_value=False, callback=_set_db,
+    help="SQLite database (also accepted before the command).")
+"""``--db`` after the command name too: ``patchwatch sync --db game_library.db``."""
 
 
 def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,13 +134,21 @@ def cli(ctx: click.Context, db: str | None, config: str | None) -> None:
               help="Only this store (repeatable), e.g. --store steam.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--no-resume", is_flag=True, help="Start afresh even if the last sync was cut short.")
+@click.option("--include-hidden", is_flag=True,
+              help="Also check games the host marks hidden or removed (skipped by default).")
+@click.option("--fail-unsupported", is_flag=True,
+              help="Exit 3 when some games are of a store no plugin serves (itch, local, ...).")
+@db_option
 @click.pass_obj
 @_guarded
-def sync(obj: Context, stores: tuple[str, ...], as_json: bool, no_resume: bool) -> None:
+def sync(obj: Context, stores: tuple[str, ...], as_json: bool, no_resume: bool,
+         include_hidden: bool, fail_unsupported: bool) -> None:
     """Check every game for a new build and record what changed.
 
     Each store's games go to its available plugin of highest priority; games it
     cannot answer go to the next one. The first sight of a game is a baseline.
+    Games of stores no plugin serves are listed; they make the exit code 3 only
+    with --fail-unsupported.
     """
     from .sync import sync_library
 
@@ -140,7 +161,8 @@ def sync(obj: Context, stores: tuple[str, ...], as_json: bool, no_resume: bool) 
     progress, done = _progress_reporter(quiet=as_json)
     try:
         summary = sync_library(obj.db_path, config=config, stores=list(stores) or None,
-                               progress=progress, resume=not no_resume)
+                               progress=progress, resume=not no_resume,
+                               include_hidden=include_hidden)
     finally:
         done()
     if as_json:
@@ -153,7 +175,7 @@ def sync(obj: Context, stores: tuple[str, ...], as_json: bool, no_resume: bool) 
         _print_summary(summary)
     if config.notify:
         _notify_after_sync(obj, config, quiet=as_json)
-    if summary.failures or summary.unsupported:
+    if summary.failures or (fail_unsupported and summary.unsupported):
         sys.exit(EXIT_PARTIAL)
 
 
@@ -238,6 +260,7 @@ def _print_summary(summary: Any) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@db_option
 @click.pass_obj
 @_guarded
 def plugins(obj: Context, as_json: bool) -> None:
@@ -246,7 +269,7 @@ def plugins(obj: Context, as_json: bool) -> None:
     from .plugins import backends, get_plugin_manager
 
     config = obj.config()
-    health_db = obj.db() if obj.db_path.exists() else None
+    health_db = obj.db(read_only=True) if obj.db_path.exists() else None
     rows = []
     for backend in backends(get_plugin_manager(), config):
         health = state.plugin_health(health_db, backend.name) if health_db else None
@@ -308,6 +331,7 @@ def _parse_since(value: str | None) -> str | None:
               show_default=True,
               help="atom: an Atom feed; json: a JSON Feed 1.1 (for feed readers and tools).")
 @click.option("--json", "as_json", is_flag=True, help="Print the update rows as JSON.")
+@db_option
 @click.pass_obj
 @_guarded
 def updates(obj: Context, since: str | None, include_weak: bool, game: str | None, limit: int,
@@ -319,9 +343,10 @@ def updates(obj: Context, since: str | None, include_weak: bool, game: str | Non
     """
     from .state import recent_updates
 
-    db = obj.db()
+    since_at = _parse_since(since)  # a usage error comes before any database error
+    db = obj.db(read_only=True)
     game_id, game_label = _resolve_game(db, game) if game else (None, None)
-    rows = recent_updates(db, since=_parse_since(since), builds_only=not include_weak,
+    rows = recent_updates(db, since=since_at, builds_only=not include_weak,
                           limit=None if game_id is not None else limit)
     if game_id is not None:
         rows = [r for r in rows if r["game_id"] == game_id][:limit]
@@ -373,6 +398,7 @@ def games() -> None:
 @click.argument("store_id")
 @click.argument("title", required=False)
 @click.option("--extra", help='Store ids a plugin needs, as JSON, e.g. \'{"namespace": "..."}\'.')
+@db_option
 @click.pass_obj
 @_guarded
 def games_add(obj: Context, store: str, store_id: str, title: str | None,
@@ -387,6 +413,7 @@ def games_add(obj: Context, store: str, store_id: str, title: str | None,
 
 @games.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@db_option
 @click.pass_obj
 @_guarded
 def games_import(obj: Context, file: str) -> None:
@@ -403,6 +430,7 @@ def games_import(obj: Context, file: str) -> None:
 @games.command("list")
 @click.option("--store", help="Only this store.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@db_option
 @click.pass_obj
 @_guarded
 def games_list(obj: Context, store: str | None, as_json: bool) -> None:
@@ -410,10 +438,11 @@ def games_list(obj: Context, store: str | None, as_json: bool) -> None:
     from .db import CHECKS
     from .library import load_games
 
-    db = obj.db()
-    checks = {r["game_id"]: r for r in db.query(f"SELECT * FROM {CHECKS}")}
+    db = obj.db(read_only=True)
+    checks = {r["game_id"]: r for r in db.query(f"SELECT * FROM {CHECKS}")} \
+        if db[CHECKS].exists() else {}
     rows = []
-    for game in load_games(db, [store] if store else None):
+    for game in load_games(db, [store] if store else None, include_hidden=True):
         check = checks.get(game.id, {})
         rows.append({
             "id": game.id, "store": game.store, "store_id": game.store_id, "title": game.title,

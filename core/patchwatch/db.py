@@ -30,7 +30,9 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
         ("game_id", "kind"), [],
     ),
     CHECKS: (
-        {"game_id": int, "store": str, "plugin": str, "status": str, "message": str,
+        # game_id typed BLOB (no conversion): as a key, INTEGER would refuse a host's
+        # TEXT/UUID game ids ("datatype mismatch"); TEXT would turn 5 into '5'.
+        {"game_id": bytes, "store": str, "plugin": str, "status": str, "message": str,
          "checked_at": str, "run_id": int},
         "game_id", [["run_id"]],
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -142,31 +143,43 @@ def add_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]]) -> 
 
 
 def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, Any]]) -> list[int]:
-    columns = db["games"].columns_dict
+    info = {r[1]: r for r in db.execute("PRAGMA table_info(games)").fetchall()}
     title = _title_column(db)
-    added_at = now_iso()
-    ids: list[int] = []
+    title_required = bool(title and info[title][3] and info[title][4] is None)
+    pk = [name for name, r in info.items() if r[5]]
+    # A TEXT/UUID primary key is not filled in by SQLite: give the new row a UUID.
+    uuid_pk = pk[0] if len(pk) == 1 and "INT" not in (info[pk[0]][2] or "").upper() else None
+    added_at = now_iso() if "added_at" in info and info["added_at"][4] is None else None
+    ids: list[Any] = []
     with write(db):
         for store, store_id, name, extra in rows:
-            found = list(db.query(
-                "SELECT id FROM games WHERE store = ? AND store_id = ?", [store, store_id]))
+            # CAST: a host column with no type keeps 570 as a number, and '570' != 570 there.
+            found = db.execute(
+                "SELECT id FROM games WHERE lower(store) = ? "
+                "AND (store_id = ? OR CAST(store_id AS TEXT) = ?) LIMIT 1",
+                [store, store_id, store_id]).fetchone()
             if found:
-                ids.append(found[0]["id"])
+                ids.append(found[0])
                 continue
             record: dict[str, Any] = {"store": store, "store_id": store_id}
-            if title and name is not None:
-                record[title] = name
-            if extra and "extra_data" in columns:
+            if title and (name is not None or title_required):
+                record[title] = name if name is not None else f"{store}:{store_id}"
+            if extra and "extra_data" in info:
                 record["extra_data"] = json.dumps(extra)
-            if "added_at" in columns:
+            if added_at:  # a host column with a default (CURRENT_TIMESTAMP) fills itself
                 record["added_at"] = added_at
-            ids.append(db["games"].insert(record).last_pk)
+            if uuid_pk:
+                record[uuid_pk] = str(uuid.uuid4())
+            columns = ", ".join(f"[{c}]" for c in record)
+            cursor = db.execute(f"INSERT INTO games ({columns}) VALUES "
+                                f"({', '.join('?' for _ in record)})", list(record.values()))
+            ids.append(record[uuid_pk] if uuid_pk else cursor.lastrowid)
     return ids
 
 
 def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, Any]:
     store = str(game.get("store") or "").strip().lower()
-    store_id = str(game.get("store_id") or "").strip()
+    store_id = id_text(game.get("store_id"))
     if not store or not store_id:
         raise LibraryError(f"game #{n}: both store and store_id are required, got {dict(game)!r}")
     title = game.get("title") or game.get("name")

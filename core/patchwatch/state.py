@@ -326,6 +326,8 @@ class PluginHealth:
 
 
 def plugin_health(db: sqlite_utils.Database, name: str) -> PluginHealth:
+    if not db[PLUGIN_STATE].exists():  # a host database opened read-only, never synced
+        return PluginHealth(state={})
     rows = list(db.query(f"SELECT * FROM {PLUGIN_STATE} WHERE name = ?", [name]))
     if not rows:
         return PluginHealth(state={})
@@ -378,7 +380,9 @@ def _save_health(db: sqlite_utils.Database, name: str, health: PluginHealth) -> 
 
 def recent_updates(db: sqlite_utils.Database, since: str | None = None,
                    builds_only: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
-    """Detected updates, newest first."""
+    """Detected updates, newest first (none when patchwatch never wrote to the database)."""
+    if not db[UPDATES].exists():
+        return []
     where, params = [], []
     if since:
         where.append("detected_at >= ?")
