@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import Any, Iterator, Mapping
+from collections.abc import Mapping
+from typing import Any, Iterator
 
 from patchwatch import Game, Problem, Result, Signal
 

@@ -100,7 +100,8 @@ def request(client: Any, emsg: int, fill: dict[str, Any], timeout: float,
                 which = "next part of the" if bodies else "answer to the"
                 raise PicsError(f"no {which} {name} request from Steam within {timeout:g} s") from None
             if answer is _DROPPED:
-                raise PicsError(f"the Steam connection dropped during a {name} request")
+                reason = getattr(client, "drop_reason", None)
+                raise PicsError(reason or f"the Steam connection dropped during a {name} request")
             kind = int(answer.msg)
             if kind == JOB_HEARTBEAT:
                 continue  # Steam is still working on it: the wait starts again

@@ -276,8 +276,9 @@ class SteamSession:
 
     def _logon_to(self, server: "servers.Server", budget: float) -> Any:
         import gevent.socket
-        from steam.client import SteamClient
         from steam.enums import EResult
+
+        from .client import make_client
 
         started = time.monotonic()
         # The client's own connect loop retries forever, 5 s apart: probe the server first.
@@ -286,10 +287,7 @@ class SteamSession:
         except OSError as exc:
             raise _ServerFailed(exc.strerror or str(exc) or "timed out", reached=False) from None
         sock.close()
-        client = SteamClient()
-        client.auto_discovery = False  # never bootstrap a CM list from the web API or DNS
-        client.cm_servers.clear()
-        client.cm_servers.merge_list([(server.host, server.port)])
+        client = make_client(server)
         left = budget - (time.monotonic() - started)
         try:
             result = bounded(

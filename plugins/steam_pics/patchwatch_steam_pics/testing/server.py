@@ -55,6 +55,10 @@ class Fault:
     """Answer with ``DestJobFailed`` for the job instead (after ``delay``)."""
     legacy_header: bool = False
     """Send the job-control messages with the old 36-byte header instead of a protobuf one."""
+    multi_bytes: int | None = None
+    """Answer with a gzip ``Multi`` that decodes to this many bytes (a zip bomb)."""
+    multi_claims: int | None = None
+    """The ``size_unzipped`` that bomb announces (default: the true size)."""
 
 
 @dataclass
@@ -147,11 +151,12 @@ class FakeSteamCM:
 
     def fail(self, kind: str, *, delay: float = 0.0, ignore: bool = False, drop_after: int | None = None,
              eresult: int | None = None, times: int | None = 1, heartbeat_every: float | None = None,
-             job_failed: bool = False, legacy_header: bool = False) -> Fault:
+             job_failed: bool = False, legacy_header: bool = False, multi_bytes: int | None = None,
+             multi_claims: int | None = None) -> Fault:
         """Inject a fault for the next ``times`` requests of ``kind`` (``handshake``,
         ``logon``, ``changes_since``, ``product_info``, ``access_tokens``)."""
         fault = Fault(kind, delay, ignore, drop_after, eresult, times, heartbeat_every, job_failed,
-                      legacy_header)
+                      legacy_header, multi_bytes, multi_claims)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -395,6 +400,12 @@ class _Connection:
             beats = int(delay / fault.heartbeat_every)
             for n in range(1, beats + 1):
                 self._queue([self._job_control(wire.JOB_HEARTBEAT, job, fault)], delay=n * fault.heartbeat_every)
+        if fault and fault.multi_bytes:
+            # Issue 12 point 7: a 4 MB gzip answer grew to 4.2 GB; steam/core/cm.py gunzips a
+            # Multi whole, without a limit.
+            self._queue([wire.bomb(fault.multi_bytes, fault.multi_claims, steamid=self.steamid,
+                                   session_id=self.session_id)], delay=delay)
+            return
         if fault and fault.job_failed:
             # SteamKit SteamClient.cs HandleJobFailed: DestJobFailed ends the job with no answer.
             self._queue([self._job_control(wire.DEST_JOB_FAILED, job, fault)], delay=delay)

@@ -6,6 +6,7 @@ import gzip
 import os
 import struct
 import threading
+import zlib
 from typing import Any
 
 from Cryptodome.Cipher import AES
@@ -102,6 +103,17 @@ def multi(payloads: list[bytes], *, steamid: int = 0, session_id: int = 0, compr
     if not compress:
         return proto(MULTI, base_pb2.CMsgMulti(message_body=inner), steamid=steamid, session_id=session_id)
     body = base_pb2.CMsgMulti(size_unzipped=len(inner), message_body=gzip.compress(inner, 6))
+    return proto(MULTI, body, steamid=steamid, session_id=session_id)
+
+
+def bomb(size: int, claims: int | None = None, *, steamid: int = 0, session_id: int = 0) -> bytes:
+    """A gzip ``Multi`` whose body decodes to ``size`` zero bytes (announcing ``claims``)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    chunks = [packer.compress(block) for _ in range(size >> 20)]
+    chunks.append(packer.compress(bytes(size & ((1 << 20) - 1))))
+    chunks.append(packer.flush())
+    body = base_pb2.CMsgMulti(size_unzipped=size if claims is None else claims, message_body=b"".join(chunks))
     return proto(MULTI, body, steamid=steamid, session_id=session_id)
 
 
