@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from patchwatch.settings import SettingsError, read_settings, setting
+from patchwatch.settings import SettingsError, coerce, read_settings, setting
 
 __all__ = ["Settings", "SettingsError", "parse_servers", "parse_branches"]
 
@@ -87,15 +86,4 @@ def parse_servers(value: Any) -> tuple[tuple[str, int], ...] | None:
 
 def parse_branches(value: Any) -> dict[int, str]:
     """A mapping ``{appid: branch}``, a JSON object, or ``"440=beta, 570=beta"``."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("{"):
-            value = json.loads(text)
-        else:
-            pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
-            if any(len(p) != 2 for p in pairs):
-                raise ValueError(f"branches must look like '440=beta, 570=beta', got {value!r}")
-            value = {k.strip(): v.strip() for k, v in pairs}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"branches must be a table of app id -> branch, got {value!r}")
-    return {int(appid): str(branch) for appid, branch in value.items()}
+    return {int(appid): branch for appid, branch in coerce(value, dict[str, str]).items()}
