@@ -115,7 +115,8 @@ def test_mirror_pacing_and_concurrency(steam, games_for, run):
     # one at a time it would take 4 s
     assert 1.0 <= elapsed < 2.5
     times = steam.times["mirror"]
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.015
+    # spaced by the bucket (arrival jitters by a few ms under load); unpaced, 4 arrive at once
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.008
 
 
 def test_state_reports_requests_per_source(steam, games_for, run):
