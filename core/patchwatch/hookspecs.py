@@ -34,9 +34,10 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
     """Say, quickly, whether you can check games right now.
 
     Called before each sync that has games for your store (unless the circuit breaker has
-    switched you off). ``settings`` is your ``[plugins.<name>]`` config section with
-    ``PATCHWATCH_<NAME>_<KEY>`` environment overrides applied (values from the environment
-    are strings). Return ``True`` when usable; ``False`` or a short reason (a string) when
+    switched you off). ``settings`` is your ``[plugins.<name>]`` config section over your
+    store's ``[stores.<store>]`` section (settings every plugin of the store shares, such
+    as Steam's tracked branches: accept them), with ``PATCHWATCH_<NAME>_<KEY>`` environment
+    overrides applied (values from the environment are strings). Return ``True`` when usable; ``False`` or a short reason (a string) when
     not: the core then gives your games to the next plugin for the store. Keep it cheap
     and bounded by a short timeout; raising counts as unavailable.
     """

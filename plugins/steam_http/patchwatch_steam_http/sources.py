@@ -251,8 +251,9 @@ class NewsSource(Source):
 
     def remember(self, state: dict[str, Any]) -> None:
         """Save the apps without a news feed into the plugin's ``state``."""
-        with self._lock:
-            state["news_no_feed"] = {k: int(v) for k, v in sorted(self.no_feed.items())}
+        oldest = time.time() - self.settings.news_recheck_days * 86_400
+        with self._lock:  # older entries would be asked again anyway: keep the state small
+            state["news_no_feed"] = {k: int(v) for k, v in sorted(self.no_feed.items()) if v >= oldest}
 
 
 class AppDetailsSource(Source):

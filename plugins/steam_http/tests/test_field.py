@@ -90,6 +90,9 @@ def test_news_403_is_remembered_per_app_and_slows_nothing(steam, games_for, run)
     assert "no feed" in results[str(no_feed[0])].message
     run(games_for(*no_feed), {**settings, "news_recheck_days": 0}, state)  # ... until it is time
     assert steam.server.count(r"/ISteamNews/.*") == asked + 1 + 8
+    state["news_no_feed"] = {"70": 1_000_000_000}  # an app long gone from the library
+    run(games_for(10), settings, state)
+    assert state["news_no_feed"] == {}  # expired entries are not kept
 
 
 # -- appdetails: volatile URLs, and an HTML 403 is an IP block ---------------------------------
