@@ -1,4 +1,12 @@
-"""The ``steam`` client as the session uses it: one server, no auto-discovery, capped ``Multi``.
+"""The ``steam`` client as the session uses it: one server, no auto-discovery, capped
+``Multi``, and a websocket transport.
+
+**Websocket** (SteamKit ``WebSocketConnection.cs``): TLS to ``wss://host:port/cmsocket/``,
+one Steam message per binary websocket message, no ``VT01`` framing and no channel
+encryption (TLS does it). ``steam`` 1.4.4 has only TCP (a websocket PR for it, #469, was
+closed unmerged), so :class:`WebSocketConnection` plugs into its ``Connection`` interface,
+with ``wsproto`` (sans-IO, so it runs on the hub's gevent sockets as they are) for the
+websocket protocol.
 
 ``steam``'s own ``Multi`` handler (``steam/core/cm.py``) gunzips a bundle whole, with no
 limit: a hostile or broken CM can make it allocate gigabytes. Here the bundle is decoded
@@ -19,6 +27,8 @@ from . import servers
 log = logging.getLogger(__name__)
 PLUGIN = "steam_pics"
 CHUNK = 256 * 1024
+TLS_CA_DATA: str | None = None
+"""PEM of the only CA to trust for websocket CMs (tests: the fake's CA); None: the system's."""
 
 
 def max_bytes() -> int:
@@ -41,7 +51,134 @@ def make_client(server: "servers.Server") -> Any:
     """Why the session hung up on this client itself (a request reports it)."""
     client.remove_listener(EMsg.Multi, client._CMClient__handle_multi)
     client.on(EMsg.Multi, lambda msg: _handle_multi(client, server, msg))
+    if server.kind == servers.WEBSOCKET:
+        client.connection = WebSocketConnection(client, server)
+
+        def secured(*_: Any) -> None:
+            # No ChannelEncryptRequest comes over a websocket: the channel is TLS.
+            client.channel_secured = True
+            client.emit(client.EVENT_CHANNEL_SECURED)
+
+        client.on(client.EVENT_CONNECTED, secured)
     return client
+
+
+def tls_context() -> Any:
+    """A gevent TLS context (its sockets yield to the hub) verifying host and certificate."""
+    import gevent.ssl
+
+    context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)  # check_hostname, CERT_REQUIRED
+    if TLS_CA_DATA:
+        context.load_verify_locations(cadata=TLS_CA_DATA)
+    else:
+        context.load_default_certs()
+    return context
+
+
+def _make_connection_class() -> type:
+    from steam.core.connection import Connection
+
+    class _WebSocketConnection(Connection):
+        """``steam``'s connection interface over ``wss://host:port/cmsocket/``."""
+
+        def __init__(self, client: Any, server: "servers.Server") -> None:
+            super().__init__()
+            self.client = client
+            self.server = server
+            self.ws: Any = None
+
+        def _new_socket(self) -> None:
+            import gevent.socket
+
+            self.socket = gevent.socket.socket(gevent.socket.AF_INET, gevent.socket.SOCK_STREAM)
+
+        def _connect(self, server_addr: tuple[str, int]) -> None:
+            from wsproto import ConnectionType, WSConnection
+            from wsproto.events import AcceptConnection, RejectConnection, Request
+            from wsproto.utilities import ProtocolError
+
+            host, port = server_addr
+            self.socket.connect((host, port))
+            self.socket = tls_context().wrap_socket(self.socket, server_hostname=host)
+            self.ws = WSConnection(ConnectionType.CLIENT)
+            try:
+                self.socket.sendall(self.ws.send(Request(host=f"{host}:{port}", target="/cmsocket/")))
+                while True:
+                    data = self.socket.recv(65536)
+                    if not data:
+                        raise OSError(f"{self.server} closed the connection during the websocket upgrade")
+                    self.ws.receive_data(data)
+                    for event in self.ws.events():
+                        if isinstance(event, AcceptConnection):
+                            return
+                        if isinstance(event, RejectConnection):
+                            raise OSError(f"{self.server} refused the websocket upgrade "
+                                          f"(HTTP {event.status_code})")
+            except ProtocolError as exc:
+                raise OSError(f"{self.server}: websocket upgrade failed: {exc}") from None
+
+        def _writer_loop(self) -> None:
+            from wsproto.events import BytesMessage
+
+            while True:
+                message = self.send_queue.get()
+                try:
+                    self.socket.sendall(self.ws.send(BytesMessage(data=message)))
+                except Exception:  # noqa: BLE001 - any failure ends the connection
+                    self.disconnect()
+                    return
+
+        def _reader_loop(self) -> None:
+            from wsproto.events import BytesMessage, CloseConnection, Ping
+
+            partial = bytearray()
+            while True:
+                try:
+                    data = self.socket.recv(65536)
+                    if data:
+                        self.ws.receive_data(data)
+                        events = list(self.ws.events())
+                except Exception:  # noqa: BLE001 - OSError, TLS or websocket protocol errors
+                    data = b""
+                if not data:
+                    self.disconnect()
+                    return
+                for event in events:
+                    if isinstance(event, BytesMessage):
+                        partial += event.data
+                        if len(partial) > max_bytes():
+                            self.client.drop_reason = (
+                                f"Steam CM {self.server} sent a websocket message of more than "
+                                f"{max_bytes() / 1048576:g} MiB (max_answer_mb)")
+                            self.disconnect()
+                            return
+                        if event.message_finished:
+                            self.recv_queue.put(bytes(partial))
+                            partial = bytearray()
+                    elif isinstance(event, Ping):
+                        try:
+                            self.socket.sendall(self.ws.send(event.response()))
+                        except Exception:  # noqa: BLE001
+                            self.disconnect()
+                            return
+                    elif isinstance(event, CloseConnection):
+                        self.disconnect()
+                        return
+                    # Text messages: Steam sends none that matter (SteamKit only logs them).
+
+    return _WebSocketConnection
+
+
+_connection_class: type | None = None
+
+
+def WebSocketConnection(client: Any, server: "servers.Server") -> Any:  # noqa: N802 - a factory
+    """A websocket ``Connection`` for ``client`` (the class is built on first use, so this
+    module imports without ``steam``)."""
+    global _connection_class
+    if _connection_class is None:
+        _connection_class = _make_connection_class()
+    return _connection_class(client, server)
 
 
 def _handle_multi(client: Any, server: "servers.Server", msg: Any) -> None:

@@ -94,8 +94,8 @@ def fallback() -> ServerList:
     return ServerList([Server(*entry) for entry in FALLBACK], "fallback")
 
 
-def from_settings(servers: Iterable[tuple[str, int]]) -> ServerList:
-    return ServerList([Server(TCP, host, port) for host, port in servers], "settings")
+def from_settings(servers: Iterable[tuple[str, str, int]]) -> ServerList:
+    return ServerList([Server(kind, host, port) for kind, host, port in servers], "settings")
 
 
 def read_directory(url: str, timeout: float, cell_id: int = 0) -> ServerList:

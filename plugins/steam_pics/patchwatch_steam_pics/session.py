@@ -54,9 +54,12 @@ MAX_ATTEMPTS = 8
 class SteamSession:
     """An anonymous CM connection for one server source, shared within the process."""
 
-    def __init__(self, cm_servers: tuple[tuple[str, int], ...] | None = None,
-                 directory_url: str = servers.DIRECTORY_URL) -> None:
+    def __init__(self, cm_servers: tuple[tuple[str, str, int], ...] | None = None,
+                 directory_url: str = servers.DIRECTORY_URL, transport: str = "auto") -> None:
         self.directory_url = directory_url
+        self.kinds = {"auto": (servers.TCP, servers.WEBSOCKET), "tcp": (servers.TCP,),
+                      "websocket": (servers.WEBSOCKET,)}[transport]
+        """Server kinds to try, in this order (auto: websocket when no TCP server works)."""
         self.server_list: servers.ServerList | None = servers.from_settings(cm_servers) if cm_servers else None
         """The servers to try; made on first logon unless given."""
         self.directory_error = ""
@@ -211,9 +214,10 @@ class SteamSession:
         self._disconnect()
         deadline = time.monotonic() + self.connect_timeout
         server_list = self._servers(deadline)
-        candidates = server_list.ordered([servers.TCP])[:MAX_ATTEMPTS]
+        candidates = [s for kind in self.kinds for s in server_list.ordered([kind])][:MAX_ATTEMPTS]
         if not candidates:
-            raise PicsUnavailable(f"no TCP Steam CM in the {server_list.source} server list")
+            names = " or ".join("TCP" if k == servers.TCP else "websocket" for k in self.kinds)
+            raise PicsUnavailable(f"no {names} Steam CM in the {server_list.source} server list")
         failures: list[tuple[servers.Server, _ServerFailed]] = []
         for n, server in enumerate(candidates):
             remaining = deadline - time.monotonic()
@@ -369,7 +373,8 @@ def session_for(settings: Settings) -> SteamSession:
     with _sessions_lock:
         session = _sessions.get(key)
         if session is None or not session.alive:
-            session = _sessions[key] = SteamSession(settings.cm_servers, settings.directory_url)
+            session = _sessions[key] = SteamSession(settings.cm_servers, settings.directory_url,
+                                                    settings.transport)
         session.configure(settings)
         return session
 

@@ -9,7 +9,9 @@ from patchwatch.settings import SettingsError, coerce, read_settings, setting
 
 __all__ = ["Settings", "SettingsError", "parse_servers", "parse_branches"]
 
-from .servers import DIRECTORY_URL
+from .servers import DIRECTORY_URL, TCP, WEBSOCKET
+
+TRANSPORTS = ("auto", "tcp", "websocket")
 DEFAULT_BATCH_SIZE = 250
 """Apps per product-info request; the fastest measured against the fake (see README)."""
 DEFAULT_IN_FLIGHT = 4
@@ -18,9 +20,12 @@ DEFAULT_IN_FLIGHT = 4
 
 @dataclass(frozen=True)
 class Settings:
-    cm_servers: tuple[tuple[str, int], ...] | None = setting(
-        None, parse=lambda value: parse_servers(value), expected="host:port, ...")
-    """TCP CM servers to use, in order, instead of asking the Steam Directory."""
+    cm_servers: tuple[tuple[str, str, int], ...] | None = setting(
+        None, parse=lambda value: parse_servers(value), expected="host:port or wss://host:port/cmsocket/, ...")
+    """CM servers to use, in order, instead of asking the Steam Directory: ``host:port``
+    for TCP, ``wss://host:port/cmsocket/`` for websocket."""
+    transport: str = "auto"
+    """``auto`` (TCP, then websocket servers when no TCP server logs us on), ``tcp`` or ``websocket``."""
     directory_url: str = DIRECTORY_URL
     """``ISteamDirectory/GetCMListForConnect``; empty: only the built-in fallback servers."""
     connect_timeout: float = 10.0
@@ -41,6 +46,9 @@ class Settings:
             if getattr(self, key) <= 0:
                 raise SettingsError(f"steam_pics setting {key} must be positive, "
                                     f"got {getattr(self, key)!r}")
+        if self.transport not in TRANSPORTS:
+            raise SettingsError(f"steam_pics setting transport must be one of {', '.join(TRANSPORTS)}, "
+                                f"got {self.transport!r}")
         for key in ("retry_backoff", "retry_backoff_max"):
             if getattr(self, key) < 0:
                 raise SettingsError(f"steam_pics setting {key} must not be negative, "
@@ -49,7 +57,7 @@ class Settings:
     @property
     def session_key(self) -> tuple[Any, ...]:
         """Settings that need a connection of their own (one per distinct value)."""
-        return (self.cm_servers, self.directory_url)
+        return (self.cm_servers, self.directory_url, self.transport)
 
     def branch(self, appid: int) -> str:
         return (self.branches or {}).get(appid, "public")
@@ -60,8 +68,9 @@ class Settings:
         return read_settings(cls, settings, plugin="steam_pics")
 
 
-def parse_servers(value: Any) -> tuple[tuple[str, int], ...] | None:
-    """``"h:p, h:p"`` or a list of ``"h:p"`` / ``[h, p]`` → ``((h, p), ...)``; None for
+def parse_servers(value: Any) -> tuple[tuple[str, str, int], ...] | None:
+    """``"h:p, wss://h:p/cmsocket/"`` or a list of such strings / ``[h, p]`` →
+    ``((kind, h, p), ...)`` with kind ``netfilter`` (TCP) or ``websockets``; None for
     ``None`` or an empty string (ask the Steam Directory)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -72,13 +81,16 @@ def parse_servers(value: Any) -> tuple[tuple[str, int], ...] | None:
             item = item.strip()
             if not item:
                 continue
-            host, sep, port = item.rpartition(":")
+            kind, address = TCP, item
+            if item.lower().startswith("wss://"):
+                kind, address = WEBSOCKET, item[len("wss://"):].split("/", 1)[0]
+            host, sep, port = address.rpartition(":")
             if not sep or not host:
-                raise ValueError(f"cm_servers entry {item!r} is not host:port")
-            servers.append((host.strip("[]"), int(port)))
+                raise ValueError(f"cm_servers entry {item!r} is not host:port or wss://host:port/cmsocket/")
+            servers.append((kind, host.strip("[]"), int(port)))
         else:
             host, port = item
-            servers.append((str(host), int(port)))
+            servers.append((TCP, str(host), int(port)))
     if not servers:
         raise ValueError("cm_servers is empty")
     return tuple(servers)

@@ -186,7 +186,7 @@ def test_settings_come_as_strings_from_the_environment() -> None:
         "cm_servers": "10.0.0.1:27017, cm.example:27018", "connect_timeout": "2.5", "batch_size": "250",
         "in_flight": "2", "branches": "440=beta, 570 = experimental", "retry_backoff": "0",
     })
-    assert config.cm_servers == (("10.0.0.1", 27017), ("cm.example", 27018))
+    assert config.cm_servers == (("netfilter", "10.0.0.1", 27017), ("netfilter", "cm.example", 27018))
     assert (config.connect_timeout, config.batch_size, config.in_flight) == (2.5, 250, 2)
     assert config.branch(440) == "beta" and config.branch(570) == "experimental" and config.branch(10) == "public"
     assert Settings.from_mapping({"branches": '{"440": "beta"}'}).branch(440) == "beta"

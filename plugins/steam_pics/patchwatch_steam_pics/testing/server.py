@@ -100,6 +100,7 @@ class FakeSteamCM:
         jitter: float = 0.0,
         part_gap: float = 0.0,
         servers_available: bool = True,
+        websocket: bool = False,
     ) -> None:
         self.catalogue = catalogue or Catalogue()
         self.latency = latency
@@ -110,6 +111,10 @@ class FakeSteamCM:
         self.jitter = jitter
         self.part_gap = part_gap
         self.servers_available = servers_available
+        self.websocket = websocket
+        self.certificate: Any = None
+        """With ``websocket``: the test certificate (``certificate.ca_pem`` is its CA)."""
+        self._ws_listener: socket.socket | None = None
         self.key = wire.fake_key()
         self.received: list[Received] = []
         self.connections = 0
@@ -132,6 +137,30 @@ class FakeSteamCM:
         """``host:port``, the form of the plugin's ``cm_servers`` setting."""
         host, port = self.address
         return f"{host}:{port}"
+
+    @property
+    def ws_server(self) -> str:
+        """``wss://127.0.0.1:<port>/cmsocket/``, the websocket endpoint (``websocket=True``)."""
+        assert self._ws_listener is not None, "fake CM started without websocket=True"
+        host, port = self._ws_listener.getsockname()[:2]
+        return f"wss://{host}:{port}/cmsocket/"
+
+    @property
+    def ws_endpoint(self) -> str:
+        """The websocket endpoint as the Steam Directory lists it (``host:port``)."""
+        return self.ws_server[len("wss://"):-len("/cmsocket/")]
+
+    @contextlib.contextmanager
+    def trusted_certificate(self) -> Iterator[None]:
+        """Make the plugin's websocket client trust this fake's test CA (and only it)."""
+        from patchwatch_steam_pics import client
+
+        saved = client.TLS_CA_DATA
+        client.TLS_CA_DATA = self.certificate.ca_pem
+        try:
+            yield
+        finally:
+            client.TLS_CA_DATA = saved
 
     @property
     def public_key(self) -> RSA.RsaKey:
@@ -196,18 +225,28 @@ class FakeSteamCM:
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> "FakeSteamCM":
         self._listener = socket.create_server(("127.0.0.1", 0))
-        thread = threading.Thread(target=self._accept_loop, name="fake-steam-cm", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        listeners = [(self._listener, None)]
+        if self.websocket:
+            from .websocket import TestCertificate
+
+            self.certificate = TestCertificate()
+            self._ws_listener = socket.create_server(("127.0.0.1", 0))
+            listeners.append((self._ws_listener, self.certificate.server_context()))
+        for listener, tls in listeners:
+            thread = threading.Thread(target=self._accept_loop, args=(listener, tls), daemon=True,
+                                      name="fake-steam-cm" + ("-wss" if tls else ""))
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._listener is not None:
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-            with contextlib.suppress(OSError):
-                self._listener.close()
+        for listener in (self._listener, self._ws_listener):
+            if listener is not None:
+                with contextlib.suppress(OSError):
+                    listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+                with contextlib.suppress(OSError):
+                    listener.close()
         self.drop_connections()
         for thread in self._threads:
             thread.join(timeout=2)
@@ -218,18 +257,17 @@ class FakeSteamCM:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def _accept_loop(self) -> None:
-        assert self._listener is not None
+    def _accept_loop(self, listener: socket.socket, tls: Any) -> None:
         while not self._stopping.is_set():
             try:
-                sock, _ = self._listener.accept()
+                sock, _ = listener.accept()
             except OSError:
                 return
             with self._lock:
                 self.connections += 1
                 number = self.connections
                 self._sockets.add(sock)
-            thread = threading.Thread(target=_Connection(self, sock, number).run, daemon=True,
+            thread = threading.Thread(target=_Connection(self, sock, number, tls).run, daemon=True,
                                       name=f"fake-steam-cm-{number}")
             thread.start()
             self._threads.append(thread)
@@ -251,10 +289,13 @@ class FakeSteamCM:
 class _Connection:
     """One client connection: a reader (this thread) and a sender thread for timed answers."""
 
-    def __init__(self, cm: FakeSteamCM, sock: socket.socket, number: int) -> None:
+    def __init__(self, cm: FakeSteamCM, sock: socket.socket, number: int, tls: Any = None) -> None:
         self.cm = cm
         self.sock = sock
         self.number = number
+        self.tls = tls
+        """A server TLS context: this connection speaks websocket (wss) instead of VT01 TCP."""
+        self.pipe: Any = None
         self.key: bytes | None = None
         self.steamid = 0
         self.session_id = 0
@@ -267,8 +308,15 @@ class _Connection:
         sender = threading.Thread(target=self._send_loop, daemon=True, name=f"fake-steam-cm-send-{self.number}")
         sender.start()
         try:
-            self._serve()
+            if self.tls is not None:
+                from .websocket import serve_websocket
+
+                serve_websocket(self, self.tls)
+            else:
+                self._serve()
         except (_Closed, OSError, ValueError, struct.error):
+            pass
+        except Exception:  # noqa: BLE001 - e.g. a websocket protocol error: hang up
             pass
         finally:
             self._close()
@@ -301,10 +349,13 @@ class _Connection:
             if payload is None:
                 self._close()
                 return
-            data = wire.encrypt(payload, self.key) if encrypt and self.key else payload
             try:
-                self.sock.sendall(wire.frame(data))
-            except OSError:
+                if self.pipe is not None:
+                    self.pipe.send_message(payload)  # websocket: one message per frame, TLS only
+                else:
+                    data = wire.encrypt(payload, self.key) if encrypt and self.key else payload
+                    self.sock.sendall(wire.frame(data))
+            except Exception:  # noqa: BLE001 - OSError, or a TLS/websocket state error
                 self._close()
                 return
 
