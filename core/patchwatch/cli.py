@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -17,7 +18,7 @@ import click
 
 from . import __version__
 from .config import ENV_CONFIG, ENV_DB, default_db_path, load_config
-from .db import open_db
+from .db import database_error, open_db
 from .errors import PatchwatchError, Terminated
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 3, 130, 143
@@ -60,6 +61,11 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except PatchwatchError as exc:
             click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        except sqlite3.Error as exc:  # e.g. a damaged table page met while reading
+            ctx = click.get_current_context(silent=True)
+            path = ctx.obj.db_path if ctx is not None and isinstance(ctx.obj, Context) else "?"
+            click.echo(f"Error: {database_error(path, exc)}", err=True)
             sys.exit(EXIT_ERROR)
         except KeyboardInterrupt as exc:
             how = "Terminated (SIGTERM)" if isinstance(exc, Terminated) else "Interrupted"
@@ -308,9 +314,12 @@ def _parse_since(value: str | None) -> str | None:
     match = re.fullmatch(r"(\d+)\s*([mhdw])", value.strip())
     if match:
         amount, unit = int(match[1]), match[2]
-        delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
-                 "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
-        return (datetime.now(timezone.utc) - delta).replace(microsecond=0).isoformat()
+        try:
+            delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
+                     "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+            return (datetime.now(timezone.utc) - delta).replace(microsecond=0).isoformat()
+        except OverflowError:  # before the year 1: every update is newer
+            return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -326,7 +335,8 @@ def _parse_since(value: str | None) -> str | None:
               help="Also show store-data changes that are not confirmed builds.")
 @click.option("--game", metavar="STORE:ID",
               help="Only this game: STORE:STORE_ID (steam:570) or its library row id.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Show at most this many updates (1 or more).")
 @click.option("--format", "fmt", type=click.Choice(["text", "atom", "json"]), default="text",
               show_default=True,
               help="atom: an Atom feed; json: a JSON Feed 1.1 (for feed readers and tools).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -180,6 +181,10 @@ def database_error(path: str | Path, exc: BaseException) -> DatabaseError:
     lowered = text.lower()
     if "not a database" in lowered or "malformed" in lowered:
         why = "is not a valid SQLite database (corrupt?)"
+    elif _on_read_only_mount(path) and ("unable to open" in lowered or "readonly" in lowered
+                                        or "read-only" in lowered or isinstance(exc, OSError)):
+        why = ("is on a read-only file system: patchwatch needs to write to it and to its "
+               "-wal and -shm files next to it; remount it read-write or use another --db")
     elif "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError):
         why = "is read-only: patchwatch needs to write to it"
     elif isinstance(exc, LockWaitError):
@@ -192,6 +197,17 @@ def database_error(path: str | Path, exc: BaseException) -> DatabaseError:
     else:
         why = f"failed: {text}"
     return DatabaseError(f"database {path} {why} [{text}]")
+
+
+def _on_read_only_mount(path: str | Path) -> bool:
+    """Whether the nearest existing folder of ``path`` is on a file system mounted read-only."""
+    folder = Path(path).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): say nothing
+        return False
 
 
 def db_file(db: sqlite_utils.Database) -> str:

@@ -183,6 +183,8 @@ def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, A
     if not store or not store_id:
         raise LibraryError(f"game #{n}: both store and store_id are required, got {dict(game)!r}")
     title = game.get("title") or game.get("name")
+    for field, value in (("store", store), ("store_id", store_id), ("title", title)):
+        _check_unicode(value, field, n)
     extra = game.get("extra") or game.get("extra_data")
     if isinstance(extra, str) and extra:
         try:
@@ -190,6 +192,21 @@ def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, A
         except json.JSONDecodeError:
             raise LibraryError(f"game #{n}: extra_data is not JSON: {extra[:60]!r}") from None
     return store, store_id, (str(title) if title else None), extra or None
+
+
+def _check_unicode(value: Any, field: str, n: int) -> None:
+    """Refuse text SQLite cannot store: a lone surrogate (from a JSON ``\\ud800`` escape, or
+    a command-line byte that is not UTF-8, which Python keeps as ``\\udcXX``)."""
+    if not isinstance(value, str):
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(value[exc.start])
+        what = (f"byte 0x{char - 0xDC00:02x} that is not UTF-8" if 0xDC80 <= char <= 0xDCFF
+                else f"a lone surrogate \\u{char:04x}")
+        raise LibraryError(f"game #{n}: {field} is not valid text ({what} at position "
+                           f"{exc.start}): {value.encode('utf-8', 'replace').decode()!r}") from None
 
 
 def read_games_file(path: str | Path) -> list[dict[str, Any]]:
