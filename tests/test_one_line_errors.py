@@ -94,6 +94,7 @@ def test_non_utf8_title_on_the_command_line(db_path):
 
 
 def test_since_far_in_the_past_and_limit_zero(run):
+    assert run("games", "add", "steam", "1").exit_code == 0
     result = run("updates", "--since", "1000000d")
     assert result.exit_code == 0 and result.output == "No updates detected in that period.\n"
     zero = run("updates", "--limit", "0")
