@@ -1,0 +1,92 @@
+"""Opt-in live check: does real Steam still behave the way the fake CM assumes?
+
+Run with ``uv run pytest -m live plugins/steam_pics``; deselected otherwise, and skipped
+with the reason when Steam cannot be reached. It asks the Steam Directory for CMs, logs on
+anonymously (TCP, then websocket), reads two well-known apps (Team Fortress 2 and Dota 2)
+and asks a few PICS questions: about ten requests in all.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Iterator
+
+import pytest
+
+from patchwatch import Signal
+from patchwatch_steam_pics import check_updates_bulk, is_available, pics, servers
+from patchwatch_steam_pics.session import close_sessions, session_for
+from patchwatch_steam_pics.settings import Settings
+
+pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
+APPS = (440, 570)
+"""Free, public, anonymous-readable and updated often."""
+
+
+@pytest.fixture(scope="module")
+def online(request: Any) -> Iterator[None]:
+    markexpr = request.config.getoption("markexpr") or ""
+    if "live" not in markexpr or "not live" in markexpr:
+        pytest.skip("live check: run with -m live")
+    try:
+        socket.create_connection(("api.steampowered.com", 443), timeout=5).close()
+    except OSError as exc:
+        pytest.skip(f"offline: cannot reach api.steampowered.com ({exc})")
+    yield
+    close_sessions()
+
+
+def test_directory_answer_has_the_shape_the_fake_serves(online: None) -> None:
+    found = servers.read_directory(servers.DIRECTORY_URL, timeout=15)
+    kinds = {server.kind for server in found.servers}
+    assert servers.TCP in kinds and servers.WEBSOCKET in kinds, kinds
+    assert all(server.port > 0 and server.host for server in found.servers)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "websocket"])
+def test_anonymous_logon_over_each_transport(online: None, transport: str) -> None:
+    assert is_available({"transport": transport, "connect_timeout": 20}) is True
+
+
+def test_two_apps_give_public_builds(online: None) -> None:
+    from patchwatch import Game
+
+    state: dict[str, Any] = {}
+    games = [Game(id=n, store="steam", store_id=str(appid)) for n, appid in enumerate(APPS, 1)]
+    results = dict(check_updates_bulk(games, {"connect_timeout": 20}, state))
+    for n in (1, 2):
+        signal = results[n]
+        assert isinstance(signal, Signal), signal
+        assert signal.kind == "buildid" and signal.value.isdigit() and int(signal.value) > 0
+        assert signal.published_at and signal.published_at.endswith("Z")
+        assert signal.detail["branch"] == "public" and signal.detail["change_number"] > 0
+    assert state["change_number"] > 0 and state["cm_list"]["servers"]
+
+
+def test_pics_answers_have_the_shapes_the_fake_sends(online: None) -> None:
+    import vdf
+
+    session = session_for(Settings.from_mapping({"connect_timeout": 20}))
+    fetched = session.call(pics.fetch, list(APPS), {}, 30.0, timeout=90)
+    for appid in APPS:
+        entry = fetched.apps[appid]
+        assert not entry.missing_token
+        assert entry.buffer.endswith(b"\x00")  # text KeyValues, NUL-terminated
+        tree = vdf.loads(entry.buffer[:-1].decode("utf-8", "replace"))
+        public = tree["appinfo"]["depots"]["branches"]["public"]
+        assert public["buildid"].isdigit() and public["timeupdated"].isdigit()
+        assert 2_000 < len(entry.buffer) < 2_000_000  # the fake's sizes: ~12 KB on average
+    meta = session.call(pics.metadata, list(APPS), {}, 30.0, timeout=90)
+    assert set(meta.change_numbers) == set(APPS)
+    assert all(meta.change_numbers[a] == fetched.apps[a].change_number for a in APPS)
+    unknown = session.call(pics.fetch, [4_294_967_290], {}, 30.0, timeout=90)
+    assert unknown.unknown == {4_294_967_290}
+
+
+def test_an_old_cursor_gets_force_full_app_update(online: None) -> None:
+    session = session_for(Settings.from_mapping({"connect_timeout": 20}))
+    now = session.call(pics.changes_since, 1, 30.0, timeout=90).current
+    recent = session.call(pics.changes_since, now - 100, 30.0, timeout=90)
+    assert not recent.force_full
+    expired = session.call(pics.changes_since, now - 20_000, 30.0, timeout=90)
+    assert expired.force_full and not expired.apps  # the retention window the fake keeps
