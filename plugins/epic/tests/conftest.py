@@ -38,17 +38,3 @@ def check() -> Callable[..., dict[int, Result]]:
 
     return run
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here too, so the live checks work before and after the root pyproject
-    # declares the marker (it deselects them by default with -m "not live").
-    config.addinivalue_line("markers", "live: talks to the real Epic services (opt-in: -m live)")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Live checks run only when asked for by name: ``-m live``."""
-    wanted = "live" in (config.option.markexpr or "").replace("not live", "")
-    for item in items:
-        if item.get_closest_marker("live") and not wanted:
-            item.add_marker(pytest.mark.skip(reason="live check against the real Epic: "
-                                                    "opt in with -m live"))

@@ -1,8 +1,8 @@
 """Issue 13, Epic 1: sharing legendary's login without ever logging the user out.
 
-A legendary-like process (``legendary_like.py``: filelock on ``user.json.lock``, refresh
-inside it, ``user.json`` deleted when Epic refuses the refresh token) runs next to the
-plugin against the fake Epic, whose refresh tokens are single-use.
+A legendary-like process (``patchwatch_epic.legendary_like``: filelock on
+``user.json.lock``, refresh inside it, ``user.json`` deleted when Epic refuses the refresh
+token) runs next to the plugin against the fake Epic, whose refresh tokens are single-use.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from patchwatch.sync import sync_library
 from patchwatch.testing.backlogia import create_backlogia_db
 from patchwatch_epic.testing import FakeEpic
 
-LEGENDARY = Path(__file__).with_name("legendary_like.py")
 ASSETS = r"/launcher/api/public/assets/.*"
 
 pytestmark = pytest.mark.timeout(60)
@@ -31,8 +30,8 @@ pytestmark = pytest.mark.timeout(60)
 def legendary(epic: FakeEpic, path: Path, *extra: str) -> subprocess.Popen[str]:
     """Start the legendary-like login; returns once it holds the lock."""
     proc = subprocess.Popen(
-        [sys.executable, str(LEGENDARY), str(path), epic.server.url, epic.client_id,
-         epic.client_secret, *extra],
+        [sys.executable, "-m", "patchwatch_epic.legendary_like", str(path), epic.server.url,
+         epic.client_id, epic.client_secret, *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -98,7 +97,7 @@ def test_a_busy_lock_skips_build_versions_without_refreshing(epic, check, tmp_pa
     epic.add_game("Fig")
     epic.add_game("Sugar")
     path = epic.write_legendary_user(tmp_path / "user.json", expired=True)
-    proc = legendary(epic, path, "--hold", "3")
+    proc = legendary(epic, path, "--hold", "1")
     try:
         settings = epic.settings(legendary_user=str(path), legendary_lock_timeout=0.2)
         results = check(games_of(epic, tracked={"Fig"}), settings)

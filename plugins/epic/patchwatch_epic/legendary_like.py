@@ -1,4 +1,4 @@
-"""A stand-in for legendary's login, run as its own process by the lock tests.
+"""A stand-in for legendary's login, run as its own process by lock tests (test kit).
 
 It behaves as legendary does (written from legendary's ``core.py`` ``_login`` and
 ``lfs/utils.py`` ``LockedJSONData``, not copied): take ``user.json.lock`` with
@@ -7,7 +7,8 @@ with more than 10 minutes left, else trade the refresh token; save the answer in
 (``indent=2, sort_keys=True``); when Epic refuses the refresh token, delete ``user.json``
 (the user is logged out).
 
-    python legendary_like.py USER_JSON OAUTH_URL CLIENT_ID CLIENT_SECRET [--hold S] [--force]
+    python -m patchwatch_epic.legendary_like USER_JSON OAUTH_URL CLIENT_ID CLIENT_SECRET \
+        [--hold S] [--force]
 
 Prints ``locked`` once it holds the lock, then one of ``reused``, ``refreshed``,
 ``logged-out``, ``no-login``; the exit status is 0 for the first two.
