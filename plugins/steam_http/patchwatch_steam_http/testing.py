@@ -28,6 +28,7 @@ branch), :meth:`~SteamCatalogue.edit_metadata`, :meth:`~SteamCatalogue.post_news
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -226,6 +227,19 @@ def pics_appinfo(app: SteamApp) -> dict[str, Any]:
             depot: {"config": {"oslist": "windows"}, "maxsize": "1073741824", "manifests": manifests},
             "branches": branches,
         }
+    # Real answers are 8.9-15.1 KB, ~12.1 KB on average (safwyls/winnow
+    # docs/spikes/update-signals.md §4): fill ``ufs`` (one of the sections they carry) up to
+    # a size drawn uniformly from that range, the same for an app every time.
+    target = 8_900 + int(hashlib.sha1(str(app.appid).encode()).hexdigest()[:8], 16) % 6_200
+    size = len(json.dumps(info))
+    ufs: dict[str, Any] = {"quota": "1000000000", "maxnumfiles": "1000", "savefiles": {}}
+    while size < target:
+        n = len(ufs["savefiles"])
+        entry = {"root": "WinAppDataLocal", "path": f"{app.name}/Saved/SaveGames/slot{n}", "pattern": "*.sav",
+                 "platforms": {"1": "Windows"}, "recursive": "1"}
+        ufs["savefiles"][str(n)] = entry
+        size += len(json.dumps(entry)) + 8
+    info["ufs"] = ufs
     raw = repr(sorted(info.items())).encode()
     info["_sha"] = hashlib.sha1(raw).hexdigest()
     info["_size"] = len(raw)
