@@ -137,3 +137,64 @@ steam_pics = 1
         status = open_db(db_path).execute(
             "SELECT status FROM patchwatch_runs ORDER BY id DESC").fetchone()[0]
         assert status in ("done", "cancelled")
+
+
+def test_idle_steam_cycles_cost_one_request_and_digests_carry_patch_notes(tmp_path: Path, fake_store):
+    """In-process: steam_pics on the fake CM checks, steam_http's fake Steam News gives links."""
+
+    import patchwatch_steam_http
+    import patchwatch_steam_pics
+    from patchwatch.config import Config
+    from patchwatch.plugins import new_plugin_manager
+    from patchwatch.watch import Watcher
+    from patchwatch_steam_http.testing import serve_steam
+    from patchwatch_steam_pics.session import close_sessions
+
+    web = serve_steam(fake_store)
+    with FakeSteamCM() as cm, cm.patched_universe_key(), NotificationReceiver() as receiver:
+        for appid in (10, 20, 30):
+            cm.catalogue.add_app(appid, f"Game {appid}")
+            web.catalogue.add(appid, f"Game {appid}")
+        db_path = tmp_path / "watch.db"
+        add_games(open_db(db_path), [{"store": "steam", "store_id": str(a), "title": f"Game {a}"}
+                                     for a in (10, 20, 30)])
+        pm = new_plugin_manager({"steam_pics": patchwatch_steam_pics,
+                                 "steam_http": patchwatch_steam_http})
+        config = Config(env={}, notify=[receiver.apprise_url],
+                        plugins={"steam_pics": {"cm_servers": cm.server, "connect_timeout": 3},
+                                 "steam_http": web.settings()},
+                        watch={"interval": {"steam_pics": 0.2}, "ignore_minimum": True})
+        watcher = Watcher(db_path, pm=pm, config=config, log=lambda line: None)
+        thread = threading.Thread(target=watcher.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while watcher.stats.cycles < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            cm.reset_records()
+            first = watcher.stats.cycles
+            while watcher.stats.cycles < first + 10 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            idle = watcher.stats.cycles - first
+            requests = cm.count(None)
+            assert idle >= 10
+            # One changes-since request per idle cycle (one more may be under way), one logon.
+            assert idle <= requests <= idle + 1 and cm.count("changes_since") == requests
+            assert cm.logons == 1
+
+            built = 1_800_000_000
+            gid = web.catalogue.post_news(20, "Patch 1.1 notes", date=built - 3600)
+            cm.catalogue.publish_build(20, timeupdated=built)
+            [message] = receiver.wait_for(1)
+            assert "Game 20 (steam)" in message.message
+            assert "store: https://store.steampowered.com/app/20/" in message.message
+            assert f"patch notes: https://steamstore-a.akamaihd.net/news/externalpost/" \
+                   f"steam_community_announcements/{gid}" in message.message
+            assert "Patch 1.1 notes" in message.message
+            row = next(open_db(db_path).query("SELECT * FROM patchwatch_updates"))
+            assert row["notes_url"].endswith(f"/{gid}") and row["notes"] == "Patch 1.1 notes"
+        finally:
+            watcher.stop.set()
+            thread.join(5)
+            close_sessions()
+        assert not thread.is_alive()
