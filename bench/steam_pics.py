@@ -257,7 +257,8 @@ def _seed_design(client: Any, appids: list[int]) -> dict[int, str]:
     for start in range(0, len(appids), SEED_BATCH):
         info = client.get_product_info(apps=appids[start:start + SEED_BATCH])
         for appid, app in info["apps"].items():
-            builds[appid] = app["depots"]["branches"]["public"]["buildid"]
+            if "depots" in app:  # token apps it got no token for come public-only
+                builds[appid] = app["depots"]["branches"]["public"]["buildid"]
         client.sleep(SEED_PAUSE)
     return builds
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Iterator
 
@@ -11,7 +10,7 @@ import pytest
 from patchwatch_steam_pics import is_available, servers
 from patchwatch_steam_pics.session import close_sessions
 from patchwatch_steam_pics.settings import Settings
-from patchwatch_steam_pics.testing import FakeSteamCM, FakeSteamDirectory
+from patchwatch_steam_pics.testing import FakeSteamCM, FakeSteamDirectory, closed_address
 from patchwatch_steam_pics.testing.directory import PATH
 
 pytestmark = pytest.mark.timeout(30)
@@ -28,11 +27,6 @@ def two_cms() -> Iterator[tuple[FakeSteamCM, FakeSteamCM]]:
         finally:
             close_sessions()
 
-
-def _closed() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def _settings(directory: FakeSteamDirectory, **extra: object) -> dict:
@@ -84,7 +78,7 @@ def test_directory_down_and_no_cache_uses_the_fallback_list(two_cms, monkeypatch
 
 
 def test_directory_down_and_fallback_unreachable_says_both(monkeypatch) -> None:
-    host, port = _closed().split(":")
+    host, port = closed_address().split(":")
     monkeypatch.setattr(servers, "FALLBACK", (("netfilter", host, int(port)),))
     with FakeSteamDirectory([]) as directory:
         directory.http.fail(PATH, 503, times=100)
@@ -101,7 +95,7 @@ def test_fails_over_to_the_next_cm(two_cms, how: str) -> None:
     first, second = two_cms
     entries = [("netfilter", first.server), ("netfilter", second.server)]
     if how == "refused":
-        entries[0] = ("netfilter", _closed())
+        entries[0] = ("netfilter", closed_address())
     elif how == "silent":
         first.fail("logon", ignore=True, times=None)
     else:
@@ -138,7 +132,7 @@ def test_every_cm_refusing_names_each_one(two_cms) -> None:
 def test_explicit_cm_servers_skip_the_directory(two_cms) -> None:
     first, _ = two_cms
     with FakeSteamDirectory([]) as directory:
-        assert is_available({**_settings(directory), "cm_servers": f"{_closed()}, {first.server}"}) is True
+        assert is_available({**_settings(directory), "cm_servers": f"{closed_address()}, {first.server}"}) is True
         assert directory.count() == 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import sys
 import threading
 import time
@@ -15,7 +14,7 @@ from patchwatch import Signal
 from patchwatch_steam_pics import check_updates_bulk, is_available
 from patchwatch_steam_pics.session import close_sessions, session_for
 from patchwatch_steam_pics.settings import Settings
-from patchwatch_steam_pics.testing import FakeSteamCM
+from patchwatch_steam_pics.testing import FakeSteamCM, closed_address
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -86,7 +85,7 @@ def test_dropped_connection_reconnects(steam_cm: FakeSteamCM, settings: dict) ->
 
 
 def test_no_cm_reachable_is_quick_and_says_so() -> None:
-    port = _closed_port()
+    port = int(closed_address().rsplit(":", 1)[1])
     started = time.monotonic()
     try:
         reason = is_available({"cm_servers": f"127.0.0.1:{port}", "connect_timeout": 5})
@@ -109,7 +108,7 @@ def test_check_raises_when_unavailable() -> None:
 
     try:
         with pytest.raises(PicsUnavailable, match="no Steam CM reachable"):
-            list(check_updates_bulk([_game(10)], {"cm_servers": f"127.0.0.1:{_closed_port()}"}, {}))
+            list(check_updates_bulk([_game(10)], {"cm_servers": closed_address()}, {}))
     finally:
         close_sessions()
 
@@ -128,7 +127,7 @@ def test_never_reaches_beyond_loopback(steam_cm: FakeSteamCM, settings: dict) ->
     try:
         assert is_available(settings) is True
         list(check_updates_bulk([_game(10), _game(20)], settings, {}))
-        is_available({"cm_servers": f"127.0.0.1:{_closed_port()}"})
+        is_available({"cm_servers": closed_address()})
     finally:
         watching.clear()
     connects = [addr for event, addr in seen if event == "socket.connect"]
@@ -204,8 +203,3 @@ def _game(appid: int) -> Any:
 
     return Game(id=appid, store="steam", store_id=str(appid))
 
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

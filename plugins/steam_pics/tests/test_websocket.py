@@ -3,7 +3,6 @@ per binary message, no channel encryption, TLS with a certificate made at test t
 
 from __future__ import annotations
 
-import socket
 from typing import Iterator
 
 import pytest
@@ -12,7 +11,7 @@ from patchwatch import Signal
 from patchwatch_steam_pics import is_available
 from patchwatch_steam_pics.session import close_sessions
 from patchwatch_steam_pics.settings import Settings
-from patchwatch_steam_pics.testing import FakeSteamCM, FakeSteamDirectory
+from patchwatch_steam_pics.testing import FakeSteamCM, FakeSteamDirectory, closed_address
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -28,11 +27,6 @@ def ws_cm() -> Iterator[FakeSteamCM]:
             close_sessions()
 
 
-def _closed() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
-
 
 def test_check_over_websocket_by_setting(ws_cm: FakeSteamCM, mini_core: type) -> None:
     settings = {"cm_servers": ws_cm.ws_server, "transport": "websocket", "connect_timeout": 5}
@@ -47,7 +41,7 @@ def test_check_over_websocket_by_setting(ws_cm: FakeSteamCM, mini_core: type) ->
 
 def test_websocket_is_chosen_when_tcp_fails(ws_cm: FakeSteamCM, mini_core: type) -> None:
     ws_cm.fail("logon", eresult=48, times=None)  # TryAnotherCM on TCP ...
-    entries = [("netfilter", _closed()), ("netfilter", ws_cm.server), ("websockets", ws_cm.ws_endpoint)]
+    entries = [("netfilter", closed_address()), ("netfilter", ws_cm.server), ("websockets", ws_cm.ws_endpoint)]
     with FakeSteamDirectory(entries) as directory:
         settings = {"directory_url": directory.url, "connect_timeout": 5}
         ws_cm.clear_faults()
@@ -57,7 +51,7 @@ def test_websocket_is_chosen_when_tcp_fails(ws_cm: FakeSteamCM, mini_core: type)
 
 
 def test_tcp_only_never_tries_websocket(ws_cm: FakeSteamCM) -> None:
-    with FakeSteamDirectory([("netfilter", _closed()), ("websockets", ws_cm.ws_endpoint)]) as directory:
+    with FakeSteamDirectory([("netfilter", closed_address()), ("websockets", ws_cm.ws_endpoint)]) as directory:
         reason = is_available({"directory_url": directory.url, "transport": "tcp", "connect_timeout": 2})
     assert "no Steam CM reachable" in reason and ws_cm.count("websocket") == 0
 

@@ -12,9 +12,18 @@ request kind. The only thing a test changes in the client is the universe public
         settings = {"cm_servers": cm.server}
 """
 
+import socket
+
 from .catalogue import Catalogue, FakeApp, FakeBranch
 from .directory import FakeSteamDirectory
 from .server import Fault, FakeSteamCM, Received
 from .wire import fake_key
 
-__all__ = ["Catalogue", "FakeApp", "FakeBranch", "FakeSteamCM", "FakeSteamDirectory", "Fault", "Received", "fake_key"]
+__all__ = ["closed_address", "Catalogue", "FakeApp", "FakeBranch", "FakeSteamCM", "FakeSteamDirectory", "Fault", "Received", "fake_key"]
+
+
+def closed_address() -> str:
+    """``127.0.0.1:<port>`` where nothing listens (a CM that refuses the connection)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"

@@ -163,10 +163,12 @@ class Catalogue:
         docs/spikes/update-signals.md: more than ~5,000 gets only the current number)."""
         self.clock = clock
         self.last_buildid = 10_000_000
-        """Build ids are one global sequence on Steam, as here."""
+        """Build ids are one global sequence on Steam, as here (README: assumptions)."""
         self.apps: dict[int, FakeApp] = {}
 
     def _bump(self) -> int:
+        # SteamKit PICSChangesCallback: one global change number; each app keeps the number
+        # of its last change.
         self.change_number += 1
         return self.change_number
 
@@ -266,7 +268,8 @@ class Catalogue:
 
     def edit_metadata(self, appid: int, *, name: str | None = None, tags: list[int] | None = None,
                       review_percentage: int | None = None) -> None:
-        """A store-page edit (name, tags, review score): a new change number, same builds."""
+        """A store-page edit (name, tags, review score): a new change number, same builds
+        (winnow docs/spikes/update-signals.md: change numbers move for more than builds)."""
         with self.lock:
             app = self.apps[appid]
             if name is not None:

@@ -378,6 +378,7 @@ class _Connection:
         return b"".join(chunks)
 
     def _read_packet(self) -> bytes:
+        # steam/core/connection.py, SteamKit TcpConnection.cs: <length><"VT01"><payload>.
         length, magic = struct.unpack("<I4s", self._read_exact(8))
         if magic != MAGIC:
             raise _Closed
@@ -389,6 +390,8 @@ class _Connection:
         if fault and fault.ignore:
             self._read_exact(1)  # say nothing; wait for the client to give up
             return
+        # steam/core/cm.py __handle_encrypt_request, SteamKit NetFilterEncryptionWithHMAC.cs:
+        # the CM opens with ChannelEncryptRequest (protocol 1, universe, 16-byte challenge).
         challenge = os.urandom(16)
         self._queue([wire.plain(CHANNEL_ENCRYPT_REQUEST, struct.pack("<II", 1, UNIVERSE_PUBLIC) + challenge)],
                     encrypt=False, delay=fault.delay if fault else 0.0)
@@ -398,6 +401,7 @@ class _Connection:
             raise _Closed
         _, key_size, blob, crc, _ = struct.unpack_from("<II128sII", packet, 20)
         blob = blob[:key_size]
+        # steam/core/crypto.py generate_session_key: RSA-OAEP(SHA-1) of key + challenge, CRC32.
         plain = PKCS1_OAEP.new(self.cm.key, SHA1).decrypt(blob)
         session_key, echoed = plain[:32], plain[32:]
         ok = echoed == challenge and crc == zlib.crc32(blob) & 0xFFFFFFFF
@@ -423,7 +427,7 @@ class _Connection:
         if kind is None:
             return
         if emsg != LOGON and (header.steamid != self.steamid or header.client_sessionid != self.session_id):
-            return  # not logged on, or another session's message: a CM ignores it
+            return  # not logged on, or another session's message: ignored (README: assumptions)
         body = {
             LOGON: login_pb2.CMsgClientLogon,
             HEARTBEAT: login_pb2.CMsgClientHeartBeat,
@@ -435,7 +439,7 @@ class _Connection:
         body.ParseFromString(payload)
         self.cm._record(kind, body, self.number)
         if emsg == LOG_OFF:
-            raise _Closed
+            raise _Closed  # steam/client/__init__.py logout: "the server will drop the connection"
         if emsg == HEARTBEAT:
             return
         fault = self.cm._take_fault(kind)
@@ -485,7 +489,8 @@ class _Connection:
         return wire.proto(emsg, wire.EMPTY, jobid_target=job, steamid=self.steamid, session_id=self.session_id)
 
     def _bundle(self, payloads: list[bytes]) -> list[bytes]:
-        """Wrap each large message in a gzip ``Multi``, as CMs do."""
+        """Wrap each large message in a gzip ``Multi``, as CMs do (steam/core/cm.py
+        __handle_multi; the size threshold is an assumption, README)."""
         limit = self.cm.compress_over
         return [wire.multi([p], steamid=self.steamid, session_id=self.session_id)
                 if limit is not None and len(p) > limit else p for p in payloads]
@@ -501,12 +506,15 @@ class _Connection:
         else:
             response.eresult = EResult.OK
         if response.eresult != EResult.OK:
+            # steam/core/cm.py _handle_logon: a refused logon ends with the connection closed.
             self._queue([wire.proto(LOGON_RESPONSE, response)], delay=fault.delay if fault else 0.0,
                         close_after=True)
             return
         account = random.randint(1, 2**31)
         self.steamid = (UNIVERSE_PUBLIC << 56) | (ACCOUNT_TYPE_ANON_USER << 52) | account
         self.session_id = random.randint(1, 2**31 - 1)
+        # steam/core/cm.py _handle_logon reads steamid and session id from the header,
+        # cell_id and heartbeat_seconds (it then sends ClientHeartBeat that often) from the body.
         response.heartbeat_seconds = self.cm.heartbeat_seconds
         response.legacy_out_of_game_heartbeat_seconds = self.cm.heartbeat_seconds
         response.cell_id = self.cm.cell_id
@@ -564,18 +572,22 @@ class _Connection:
             for request in body.apps:
                 app = self.cm.catalogue.apps.get(request.appid)
                 if app is None:
-                    current.unknown_appids.append(request.appid)
+                    current.unknown_appids.append(request.appid)  # SteamKit Callbacks.cs UnknownApps
                     continue
+                # SteamKit SteamApps.cs: an answer comes in parts until one without
+                # response_pending; how Steam splits it is undocumented (README: assumptions).
                 if len(current.apps) >= self.cm.apps_per_part:
                     parts.append(current)
                     current = appinfo_pb2.CMsgClientPICSProductInfoResponse(meta_data_only=body.meta_data_only)
+                # steamcmd/api#49 (steam's apps.py): without its token an app is sent public-only
+                # with missing_token; the public-only content is an assumption (README).
                 missing = bool(app.token) and request.access_token != app.token
                 buffer = app.buffer(full=not missing)
                 entry = current.apps.add(appid=app.appid, change_number=app.change_number,
                                          missing_token=missing, sha=sha1(buffer).digest(), size=len(buffer))
                 if missing:
                     entry.only_public = True
-                if not body.meta_data_only:
+                if not body.meta_data_only:  # SteamDB FullUpdateProcessor.cs: metadata = change numbers
                     entry.buffer = buffer
             current.unknown_packageids.extend(p.packageid for p in body.packages)
         parts.append(current)
