@@ -81,3 +81,12 @@ def test_database_from_an_older_patchwatch_gets_new_columns(db_path):
     db = open_db(db_path)
     assert "settings" in db["patchwatch_plugin_state"].columns_dict
     assert db["patchwatch_plugin_state"].get("gog")["state"] == '{"cursor": 7}'
+
+
+def test_lock_wait_is_a_checked_config_setting():
+    from patchwatch.config import config_from_dict
+    from patchwatch.errors import ConfigError
+
+    assert config_from_dict({"lock_wait": 300}).lock_wait == 300
+    with pytest.raises(ConfigError, match="lock_wait"):
+        config_from_dict({"lock_wait": -1})

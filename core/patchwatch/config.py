@@ -125,6 +125,7 @@ NUMBERS: dict[str, tuple[type, float, float, bool, str]] = {
     "timeout": (float, 0, 86400, False, "seconds"),
     "availability_timeout": (float, 0, 3600, False, "seconds"),
     "max_answer_mb": (float, 0, 4096, False, "MiB"),
+    "lock_wait": (float, 0, 86400, True, "seconds"),
 }
 """The core's number settings and what each allows."""
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import sqlite_utils
 
 from .config import Config
-from .db import SIGNALS, UPDATES
+from .db import SIGNALS, UPDATES, write
 from .models import Game, Links, Signal
 from .plugins import NOT_IMPLEMENTED, PluginManager, backends, call
 
@@ -72,7 +72,7 @@ def fill_links(db: sqlite_utils.Database, pm: PluginManager, config: Config,
     for worker in workers:  # daemon threads: one stuck past the deadline is left behind
         worker.join(max(0.0, deadline - time.monotonic()))
     done = 0
-    with db.atomic():
+    with write(db):  # the write lock up front (see db.write)
         while not found.empty():
             row, links = found.get_nowait()
             values = {"store_url": _clean(links.store_page, 500), "notes_url": _clean(links.patch_notes, 500),
