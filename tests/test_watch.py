@@ -160,3 +160,35 @@ def test_bad_watch_config_is_one_line(db_path, tmp_path, monkeypatch, installed_
     add_games(open_db(db_path), [{"store": "steam", "store_id": "1"}])
     result = CliRunner().invoke(cli, ["watch", "--once"])
     assert result.exit_code == 1 and "[watch] interval.steam" in result.output
+
+
+def test_a_database_error_between_checks_is_logged_and_the_watch_goes_on(db_path, make_pm, config,
+                                                                         monkeypatch):
+    from patchwatch import notify
+    from patchwatch.errors import DatabaseError
+
+    add_games(open_db(db_path), [{"store": "steam", "store_id": "1", "title": "One"}])
+    plugin = ExamplePlugin(catalogue={"1": 1})
+    real = notify.pending_updates
+    failures = iter([DatabaseError("database x is locked by another program (waited 5 s)")])
+
+    def flaky(*args, **kwargs):
+        for error in failures:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(notify, "pending_updates", flaky)
+    lines: list[str] = []
+    with NotificationReceiver() as receiver:
+        config = replace(config, notify=[receiver.apprise_url],
+                         watch={"interval": {"steam": 0.2}, "ignore_minimum": True})
+        watcher = Watcher(db_path, pm=make_pm(steam_x=plugin), config=config, log=lines.append)
+        thread = start(watcher)
+        time.sleep(0.8)
+        plugin.catalogue["1"] = 2
+        [message] = receiver.wait_for(1)
+        watcher.stop.set()
+        thread.join(5)
+    assert "One" in message.message
+    assert any(line.startswith("notifications failed, trying again next cycle: database x is locked")
+               for line in lines)

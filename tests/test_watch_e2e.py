@@ -198,3 +198,47 @@ def test_idle_steam_cycles_cost_one_request_and_digests_carry_patch_notes(tmp_pa
             thread.join(5)
             close_sessions()
         assert not thread.is_alive()
+
+
+def test_sigterm_during_a_check_the_cm_never_answers_stops_within_two_seconds(tmp_path: Path):
+    with FakeSteamCM() as cm:
+        cm.catalogue.add_app(10, "Game 10")
+        db_path = tmp_path / "watch.db"
+        add_games(open_db(db_path), [{"store": "steam", "store_id": "10", "title": "Game 10"}])
+        config = tmp_path / "config.toml"
+        config.write_text(f"""
+disable = ["steam_http"]
+[plugins.steam_pics]
+cm_servers = "{cm.server}"
+request_timeout = 60
+[watch]
+ignore_minimum = true
+[watch.interval]
+steam_pics = 0.5
+""")
+        env = {**os.environ, "PATCHWATCH_DB": str(db_path), "PATCHWATCH_CONFIG": str(config),
+               "FAKE_CM_KEY": cm.public_key.export_key().decode(), "PYTHONUNBUFFERED": "1"}
+        env.pop("PATCHWATCH_DISABLE", None)
+        process = subprocess.Popen([sys.executable, "-c", LAUNCH], env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = Output(process)
+        try:
+            out.wait_for("steam: 1 new baseline(s)")
+            cm.fail("changes_since", ignore=True, times=None)  # the CM stops answering
+            asked = cm.count("changes_since")
+            deadline = time.monotonic() + 10
+            while cm.count("changes_since") == asked and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)  # the check is now waiting for an answer that never comes
+            t0 = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(10) == 0
+            assert time.monotonic() - t0 < 2.0
+            out.wait_for("stopped after")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+        status = open_db(db_path).execute(
+            "SELECT status FROM patchwatch_runs ORDER BY id DESC").fetchone()[0]
+        assert status in ("cancelled", "interrupted")

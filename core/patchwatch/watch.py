@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _thread
 import re
+import sqlite3
 import signal
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import Any, Callable
 
 from .config import Config
 from .db import open_db
-from .errors import ConfigError
+from .errors import ConfigError, PatchwatchError
 from .plugins import NOT_IMPLEMENTED, PluginManager, backends, call
 from .sync import SyncSummary, sync_library
 
@@ -153,14 +154,14 @@ class Watcher:
                     if self._cycle(schedule):
                         last_line = time.monotonic()
                 if due and not self.stop.is_set():
-                    if self._notify(deliver_now=once):
+                    if self._guard("notifications", self._notify, once):
                         last_line = time.monotonic()
                 if once:
                     break
                 if time.monotonic() - last_line >= self.heartbeat:
                     self._heartbeat()
                     last_line = time.monotonic()
-                self._refresh_schedules()
+                self._guard("reading the library", self._refresh_schedules)
                 upcoming = min((s.next_at for s in self.schedules.values()),
                                default=time.monotonic() + 60)
                 wait = max(0.0, min(upcoming, last_line + self.heartbeat) - time.monotonic())
@@ -173,6 +174,14 @@ class Watcher:
                  f"{self.stats.digests} digest(s); nothing is lost: an unfinished check resumes "
                  "and undelivered notifications are sent next time")
         return 0
+
+    def _guard(self, what: str, step: Callable[..., Any], *args: Any) -> Any:
+        """Run a step of the loop; a busy or locked database is logged and tried next time."""
+        try:
+            return step(*args)
+        except (PatchwatchError, sqlite3.Error) as exc:
+            self.log(f"{what} failed, trying again next cycle: {exc}")
+            return None
 
     def _refresh_schedules(self, announce: bool = False) -> None:
         db = open_db(self.db_path)
