@@ -75,3 +75,24 @@ def test_websocket_drop_mid_answer_is_retried(ws_cm: FakeSteamCM, mini_core: typ
 def test_wss_entries_in_cm_servers() -> None:
     config = Settings.from_mapping({"cm_servers": "cm.example:27017, wss://ws.example:443/cmsocket/"})
     assert config.cm_servers == (("netfilter", "cm.example", 27017), ("websockets", "ws.example", 443))
+
+
+def test_a_websocket_message_larger_than_the_cap_fails_naming_the_server(mini_core: type) -> None:
+    from patchwatch import http
+    from patchwatch_steam_pics.session import PicsError
+
+    controls = http.controls("steam_pics")
+    saved = controls.max_bytes
+    controls.start(max_bytes=1 << 20)  # max_answer_mb = 1
+    try:
+        with FakeSteamCM(websocket=True, apps_per_part=1000, compress_over=None) as cm, \
+                cm.patched_universe_key(), cm.trusted_certificate():
+            cm.catalogue.add_apps(range(100, 200), info_size=12_000)  # one 1.2 MB message
+            core = mini_core(*range(100, 200))
+            try:
+                with pytest.raises(PicsError, match=r"websocket message of more than 1 MiB \(max_answer_mb\)"):
+                    core.sync({"cm_servers": cm.ws_server, "connect_timeout": 5, "batch_size": 100})
+            finally:
+                close_sessions()
+    finally:
+        controls.max_bytes = saved
