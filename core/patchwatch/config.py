@@ -78,7 +78,7 @@ class Config:
         """Everything that decides whether plugin ``name`` can work: a change of any of it
         closes the plugin's circuit breaker."""
         return {"settings": self.settings_for(name, store),
-                "core": {key: getattr(self, key) for key in NUMBERS}}
+                "core": {key: getattr(self, key) for key in NUMBERS if key != "lock_wait"}}
 
     @property
     def max_answer_bytes(self) -> int:

@@ -80,6 +80,16 @@ def gzip_bomb(decoded_bytes: int, *, status: int = 200) -> Response:
                                                "Content-Encoding": "gzip"})
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a capped or given-up read) is normal here, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 Handler = Callable[[Request], "Response | dict | list"]
 
 MALFORMED = Response(200, body=b'{"truncated": [1, 2', headers={"Content-Type": "application/json"})
@@ -179,7 +189,7 @@ class FakeStoreServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         daemon=True)
