@@ -78,3 +78,18 @@ def test_a_title_that_is_not_utf8_is_checked_and_shown_with_a_replacement(
     monkeypatch.setenv("PATCHWATCH_DB", str(db_path))
     result = CliRunner().invoke(cli, ["games", "list"], catch_exceptions=False)
     assert result.exit_code == 0 and "Caf\ufffd" in result.output
+
+
+def test_checks_table_of_an_older_patchwatch_takes_text_game_ids(db_path, make_pm, config):
+    _host(db_path, "CREATE TABLE games (id TEXT PRIMARY KEY, name TEXT, store TEXT, "
+                   "store_id TEXT)",
+          [{"id": "a1b2", "name": "Dota 2", "store": "steam", "store_id": "570"}])
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE patchwatch_checks (game_id INTEGER PRIMARY KEY, store TEXT, "
+                 "plugin TEXT, status TEXT, message TEXT, checked_at TEXT, run_id INTEGER)")
+    conn.commit()
+    conn.close()
+    summary = sync_library(db_path, pm=make_pm(p=ExamplePlugin(catalogue={"570": 1})),
+                           config=config)
+    assert summary.baselines == 1
+    assert open_db(db_path)["patchwatch_checks"].get("a1b2")["status"] == "ok"

@@ -254,6 +254,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                     FOREIGN KEY (game_id) REFERENCES games(id) ON DELETE CASCADE
                 )"""
             )
+        if _checks_need_any_id(db):
+            db[CHECKS].transform(types={"game_id": bytes})
         for table, (columns, pk, indexes) in TABLES.items():
             if not db[table].exists():
                 db[table].create(columns, pk=pk)
@@ -268,7 +270,15 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 def _up_to_date(db: sqlite_utils.Database) -> bool:
     missing = {"id", "store", "store_id"} - set(db["games"].columns_dict)
-    if missing:
+    if missing or _checks_need_any_id(db):
         return False
     return all(set(columns) <= set(db[table].columns_dict)
                for table, (columns, _, _) in TABLES.items())
+
+
+def _checks_need_any_id(db: sqlite_utils.Database) -> bool:
+    """Whether an older patchwatch_checks keys ``game_id`` as INTEGER (a rowid, which refuses
+    text) while the host's game ids are not integers (TEXT or UUID primary keys)."""
+    return (db[CHECKS].exists() and db["games"].exists()
+            and db["games"].columns_dict.get("id") is not int
+            and db[CHECKS].columns_dict.get("game_id") is int)
