@@ -21,9 +21,10 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlite_utils
 
 from .config import Config
-from .db import NOTIFY_STATE, OUTBOX, UPDATES
+from .db import NOTIFY_STATE, OUTBOX, UPDATES, write
 from .errors import ConfigError
 from .library import now_iso
+from .state import pid_alive
 
 CURSOR = "last_update_id"
 RETRY_FIRST = 30.0
@@ -139,7 +140,7 @@ def notify_updates(db: sqlite_utils.Database, pm: Any, config: Config, *,
 
 def prime(db: sqlite_utils.Database) -> None:
     """Start the cursor at the newest update, the first time: no flood of old updates."""
-    with _immediate(db):
+    with write(db):
         if _cursor(db) is None:
             _set_cursor(db, _newest_update(db))
 
@@ -161,7 +162,7 @@ def enqueue(db: sqlite_utils.Database, config: Config,
     of updates in the digest (None when there was nothing to send). Without notify URLs
     the cursor still moves, so turning notifications on later does not replay history.
     """
-    with _immediate(db):
+    with write(db):
         cursor = _cursor(db) or 0
         newest = _newest_update(db)
         if rows is None:
@@ -186,7 +187,7 @@ def enqueue(db: sqlite_utils.Database, config: Config,
 def enqueue_message(db: sqlite_utils.Database, urls: Iterable[str], title: str, body: str) -> list[int]:
     """Put one message for each of ``urls`` in the outbox."""
     now = _at(0)
-    with _immediate(db):
+    with write(db):
         return [db[OUTBOX].insert({
             "created_at": now, "destination": url, "title": title, "body": body,
             "update_ids": "[]", "status": "pending", "attempts": 0, "next_attempt_at": now,
@@ -229,14 +230,14 @@ def deliver(db: sqlite_utils.Database, config: Config, *, send: Sender | None = 
         if wanted is not None and row["id"] not in wanted:
             continue
         if wanted is None and row["destination"] not in config.notify:
-            with _immediate(db):
+            with write(db):
                 db[OUTBOX].update(row["id"], {"status": "dropped",
                                               "last_error": "destination no longer configured"})
             continue
         if not _claim(db, row):
             continue
         error = _safe_send(send, row["destination"], row["title"], row["body"])
-        with _immediate(db):
+        with write(db):
             if error is None:
                 db[OUTBOX].update(row["id"], {"status": "sent", "sent_at": now_iso(),
                                               "attempts": row["attempts"] + 1, "last_error": None})
@@ -275,28 +276,16 @@ def _claim(db: sqlite_utils.Database, row: Mapping[str, Any]) -> bool:
     if current is None or current[0] != "pending":
         return False
     sending_at, pid = current[1], current[2]
-    if sending_at is not None and pid != os.getpid() and _alive(pid):
+    if sending_at is not None and pid != os.getpid() and pid_alive(pid):
         age = (datetime.now(timezone.utc) - datetime.fromisoformat(sending_at)).total_seconds()
         if age < CLAIM_STALE:
             return False
-    with _immediate(db):
+    with write(db):
         cursor = db.execute(
             f"UPDATE {OUTBOX} SET sending_at = ?, sending_pid = ? "
             f"WHERE id = ? AND status = 'pending' AND sending_at IS ?",
             [now_iso(), os.getpid(), row["id"], sending_at])
         return cursor.rowcount == 1
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _safe_send(send: Sender, url: str, title: str, body: str) -> str | None:
@@ -360,25 +349,3 @@ def _set_cursor(db: sqlite_utils.Database, value: int) -> None:
 
 def _newest_update(db: sqlite_utils.Database) -> int:
     return db.execute(f"SELECT coalesce(max(id), 0) FROM {UPDATES}").fetchone()[0]
-
-
-class _immediate:
-    """A write transaction that takes the lock first (BEGIN IMMEDIATE), so the cursor read
-    and the outbox insert cannot interleave with another process; nests as a no-op."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.conn = db.conn
-        self.outer = False
-
-    def __enter__(self) -> None:
-        self.outer = not self.conn.in_transaction
-        if self.outer:
-            self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        if not self.outer:
-            return
-        if exc_type is None:
-            self.conn.commit()
-        else:
-            self.conn.rollback()

@@ -193,7 +193,7 @@ def running_elsewhere(run: dict[str, Any], stale_after: float = 12 * 3600) -> bo
     :data:`LEASE_SECONDS`: a sync that died inside a host process that lives on stops
     stamping and expires, whatever the pid says.
     """
-    if run["status"] != "running" or run["pid"] == os.getpid() or not _alive(run["pid"]):
+    if run["status"] != "running" or run["pid"] == os.getpid() or not pid_alive(run["pid"]):
         return False
     beat = run.get("heartbeat_at")
     if beat:
@@ -208,7 +208,8 @@ def _age(stamp: str) -> float:
     return (datetime.now(timezone.utc) - when).total_seconds()
 
 
-def _alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` runs on this machine."""
     if not pid:
         return False
     try:
