@@ -1,7 +1,7 @@
 """patchwatch plugin: GOG updates from the public content-system builds API.
 
-A game's ``store_id`` (or, for a Heroic import, ``extra_data.app_name``) is its GOG
-product id. For Windows and macOS (setting ``os``, default ``windows``) the plugin reads
+A game's ``store_id`` is its GOG product id (for a Heroic import, the core reads it from
+``extra_data.app_name``). For Windows and macOS (setting ``os``, default ``windows``) the plugin reads
 ``{builds_url}/products/{id}/os/{os}/builds?generation=2[&password=...]`` and reports the
 build a GOG launcher installs from the tracked branch (setting ``branch``; the first
 listed build whose ``branch`` is null by default) as a ``build_id`` signal labelled with

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from patchwatch import Game, Problem, Result
 
@@ -18,6 +17,31 @@ GENERATION = 2
 """``generation=2`` lists the builds of both manifest generations."""
 
 
+class _Missing:
+    """GOG answered 404 or 410."""
+
+
+MISSING = _Missing()
+
+
+def _ask(client: GogClient, url: str, params: dict[str, Any] | None, what: str,
+         parse: Callable[[Any], Any]) -> Any:
+    """``parse`` of GOG's JSON answer, :data:`MISSING` on 404, or a :class:`Problem`.
+
+    Raises :class:`Unreachable` when GOG could not be asked (the caller counts those).
+    """
+    try:
+        return parse(client.get_json(url, params, what=what))
+    except NotFound:
+        return MISSING
+    except (BadBuilds, BadProduct) as exc:
+        return Problem(f"{what}: GOG sent a malformed answer ({exc})")
+    except Unreachable:
+        raise
+    except GogError as exc:
+        return Problem(str(exc))
+
+
 def check_product(client: GogClient, product_id: str, cfg: GogSettings) -> Result:
     """The tracked build of each tracked OS (and the Linux installer), or why there is none.
 
@@ -27,21 +51,15 @@ def check_product(client: GogClient, product_id: str, cfg: GogSettings) -> Resul
     chosen: dict[str, Build] = {}
     listings: dict[str, BuildList] = {}
     for os in cfg.build_oses:
-        what = f"builds of GOG product {product_id} ({os})"
-        url = f"{cfg.builds_url}/products/{product_id}/os/{os}/builds"
         params: dict[str, Any] = {"generation": GENERATION}
         if password is not None:
             params["password"] = password  # heroic-gogdl manager.py get_builds: '&password='
-        try:
-            listing = parse_builds(client.get_json(url, params, what=what), os)
-        except NotFound:
+        listing = _ask(client, f"{cfg.builds_url}/products/{product_id}/os/{os}/builds", params,
+                       f"builds of GOG product {product_id} ({os})", lambda a, os=os: parse_builds(a, os))
+        if isinstance(listing, Problem):
+            return listing
+        if listing is MISSING:
             continue  # same as an empty list: the product API says whether the product exists
-        except BadBuilds as exc:
-            return Problem(f"{what}: GOG sent a malformed answer ({exc})")
-        except Unreachable:
-            raise
-        except GogError as exc:
-            return Problem(str(exc))
         listings[os] = listing
         build = pick_build(listing.builds, cfg.branch)
         if build is not None:
@@ -51,31 +69,34 @@ def check_product(client: GogClient, product_id: str, cfg: GogSettings) -> Resul
     if problem is not None:
         return problem
 
-    product: Mapping[str, Any] | None = None
     installer: Installer | None = None
+    product: Any = None  # not asked yet
     if "linux" in cfg.os:
         what = f"GOG product {product_id}"
-        try:
-            product = client.get_json(f"{cfg.api_url}/products/{product_id}", {"expand": "downloads"},
-                                      what=what)
-            installer = linux_installer(parse_installers(product))
-        except NotFound:
-            product = None
-        except BadProduct as exc:
-            return Problem(f"{what}: GOG sent a malformed answer ({exc})")
-        except Unreachable:
-            raise
-        except GogError as exc:
-            return Problem(str(exc))
-        else:
+        answer = _ask(client, f"{cfg.api_url}/products/{product_id}", {"expand": "downloads"}, what,
+                      lambda a: (a, linux_installer(parse_installers(a))))
+        if isinstance(answer, Problem):
+            return answer
+        product = MISSING
+        if answer is not MISSING:
+            product, installer = answer
             if not chosen and installer is not None and not installer.version:
                 return Problem(f"{_name(what, product)}: its Linux installer has no version to follow",
                                status="hidden")
     if chosen or (installer is not None and installer.version):
         return make_signal(chosen, installer, cfg.os, cfg.branch)
-    if "linux" in cfg.os:
-        return _nothing_to_report(product_id, cfg, product, listings)
-    return _why_no_build(client, product_id, cfg, listings)
+    if product is None:
+        product = _ask(client, f"{cfg.api_url}/products/{product_id}", None, f"GOG product {product_id}",
+                       _product)
+        if isinstance(product, Problem):
+            return product
+    return _nothing_to_report(product_id, cfg, None if product is MISSING else product)
+
+
+def _product(answer: Any) -> Any:
+    if not isinstance(answer, Mapping) or "id" not in answer:
+        raise BadProduct("no product id")
+    return answer
 
 
 def _unlisted(product_id: str, cfg: GogSettings, listings: Mapping[str, BuildList],
@@ -107,24 +128,7 @@ def _unlisted(product_id: str, cfg: GogSettings, listings: Mapping[str, BuildLis
     return None
 
 
-def _why_no_build(client: GogClient, product_id: str, cfg: GogSettings,
-                  listings: Mapping[str, BuildList]) -> Problem:
-    what = f"GOG product {product_id}"
-    try:
-        product = client.get_json(f"{cfg.api_url}/products/{product_id}", what=what)
-    except NotFound:
-        product = None
-    except Unreachable:
-        raise
-    except GogError as exc:
-        return Problem(str(exc))
-    if product is not None and (not isinstance(product, Mapping) or "id" not in product):
-        return Problem(f"{what}: GOG sent a malformed answer (no product id)")
-    return _nothing_to_report(product_id, cfg, product, listings)
-
-
-def _nothing_to_report(product_id: str, cfg: GogSettings, product: Mapping[str, Any] | None,
-                       listings: Mapping[str, BuildList]) -> Problem:
+def _nothing_to_report(product_id: str, cfg: GogSettings, product: Mapping[str, Any] | None) -> Problem:
     what = f"GOG product {product_id}"
     if product is None:
         return Problem(f"{what} not found: unknown id, or delisted from the store", status="not_found")
@@ -143,22 +147,9 @@ def _name(what: str, product: Mapping[str, Any] | None) -> str:
 
 
 def product_id_of(game: Game) -> str:
-    """The GOG product id of a library row: ``store_id``, else the ``app_name`` a Heroic
-    import keeps in ``extra_data`` (Backlogia stores Heroic's GOG games that way)."""
-    product_id = str(game.store_id or "").strip()
-    if product_id:
-        return product_id
-    extra = game.row.get("extra_data") if game.row else None
-    if isinstance(extra, (str, bytes)):
-        try:
-            extra = json.loads(extra)
-        except ValueError:
-            return ""
-    if isinstance(extra, Mapping):
-        app_name = extra.get("app_name")
-        if isinstance(app_name, (str, int)) and not isinstance(app_name, bool):
-            return str(app_name).strip()
-    return ""
+    """The GOG product id of a library game: its ``store_id`` (for a Heroic import the core
+    fills it in from ``extra_data.app_name``)."""
+    return str(game.store_id or "").strip()
 
 
 def check_games(games: Iterable[Game], cfg: GogSettings) -> Iterator[tuple[int, Result]]:
@@ -172,9 +163,8 @@ def check_games(games: Iterable[Game], cfg: GogSettings) -> Iterator[tuple[int, 
     for game in games:
         product_id = product_id_of(game)
         if not product_id.isdecimal():
-            shown = product_id or game.store_id
             yield game.id, Problem(
-                f"{shown!r} is not a GOG product id (a number)", status="not_found"
+                f"{game.store_id!r} is not a GOG product id (a number)", status="not_found"
             )
             continue
         by_product.setdefault(product_id, []).append(game)

@@ -154,15 +154,3 @@ def test_many_games_each_answered_once(gog, run):
     assert len(values) == 40
     assert all(isinstance(a, Signal) for a in answers.values())
 
-
-def test_heroic_import_reads_the_product_id_from_extra_data(gog, run):
-    # Backlogia keeps GOG games imported through Heroic with no store_id and the product
-    # id as extra_data's app_name.
-    product = gog.catalogue.add_product(1207658930)
-    games = [gog_game(None, 1, row={"extra_data": '{"app_name": "1207658930", "title": "W2"}'}),
-             gog_game(None, 2, row={"extra_data": "not json"})]
-
-    answers = run(games)
-
-    assert answers[1].value == product.builds[0].build_id
-    assert answers[2].status == "not_found"

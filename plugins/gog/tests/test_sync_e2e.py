@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import entry_points
+
+import sqlite_utils
 
 import patchwatch_gog
 from patchwatch.config import Config
@@ -54,3 +57,26 @@ def test_sync_library_end_to_end(gog, tmp_path):
     assert second.unchanged == 1
     assert {p.name: p.answered for p in second.plugins} == {"gog": 3}
     assert gothic not in {u.game_id for u in second.updates}
+
+
+def test_heroic_imported_linux_game_end_to_end(gog, tmp_path):
+    # Backlogia keeps a GOG game imported through Heroic with no store_id and the product
+    # id as extra_data's app_name; the core hands it over with that id.
+    db = tmp_path / "patchwatch.db"
+    gog.catalogue.add_product(1207658930, "The Witcher 2", oses=("windows", "linux"), version="3.5 (gog-1)")
+    add_game(db, "gog", "1207658931", "placeholder")  # creates the library table
+    heroic = sqlite_utils.Database(db)["games"].insert(
+        {"name": "The Witcher 2", "store": "gog", "store_id": None,
+         "extra_data": json.dumps({"app_name": "1207658930", "platform": "linux"})}).last_pk
+    pm = new_plugin_manager({"gog": patchwatch_gog})
+    config = Config(plugins={"gog": {**gog.settings, "os": "linux"}}, env={}, timeout=10,
+                    availability_timeout=5)
+
+    first = sync_library(db, pm=pm, config=config)
+    gog.catalogue.publish_installer(1207658930, "linux", "3.6 (gog-2)")
+    second = sync_library(db, pm=pm, config=config)
+
+    assert first.baselines == 1
+    assert [(u.game_id, u.kind, u.old_value, u.new_value, u.is_build) for u in second.updated] == [
+        (heroic, "installer_version:linux", "3.5 (gog-1)", "3.6 (gog-2)", True)
+    ]
