@@ -35,8 +35,3 @@ def run(gog: FakeGog) -> Runner:
 
     return runner
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    # The root pyproject deselects `live` by default; registering it here too keeps
-    # --strict-markers happy when this directory is run on its own.
-    config.addinivalue_line("markers", "live: talks to the real GOG APIs (opt-in: -m live)")
