@@ -37,21 +37,23 @@ __all__ = ["store_info", "is_available", "check_updates_bulk", "GogSettings"]
 @hookimpl
 def store_info() -> StoreInfo:
     return StoreInfo(
-        store="gog", priority=50, description="GOG updates from the public content-system builds API"
+        store="gog", priority=50, description="GOG updates from the content-system builds API (Linux: installer versions)"
     )
 
 
 @hookimpl
 def is_available(settings: Mapping[str, Any]) -> bool | str:
-    """True when the settings are usable and the builds API answers at all (any HTTP status)."""
+    """True when the settings are usable and the API the tracked OSes need answers at all
+    (any HTTP status): the builds API, or for Linux alone the product API."""
     try:
         cfg = GogSettings.from_mapping(settings)
     except SettingsError as exc:
         return f"bad gog settings: {exc}"
+    name, url = ("builds API", cfg.builds_url) if cfg.build_oses else ("product API", cfg.api_url)
     try:
-        GogClient(cfg).probe(cfg.builds_url + "/")
+        GogClient(cfg).probe(url + "/")
     except requests.RequestException as exc:
-        return f"cannot reach the GOG builds API at {cfg.builds_url}: {type(exc).__name__}"
+        return f"cannot reach the GOG {name} at {url}: {type(exc).__name__}"
     return True
 
 

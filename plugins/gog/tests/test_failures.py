@@ -242,3 +242,14 @@ def test_is_available(gog):
         port = sock.getsockname()[1]
     reason = is_available(settings={"builds_url": f"http://127.0.0.1:{port}", "probe_timeout": "0.5"})
     assert isinstance(reason, str) and "cannot reach" in reason
+
+
+def test_linux_alone_needs_only_the_product_api(gog):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    closed = f"http://127.0.0.1:{port}"
+
+    assert is_available(settings={**gog.settings, "builds_url": closed, "os": "linux"}) is True
+    reason = is_available(settings={**gog.settings, "api_url": closed, "os": "linux", "probe_timeout": "0.5"})
+    assert isinstance(reason, str) and "product API" in reason
