@@ -342,3 +342,13 @@ def test_rows_of_a_game_the_host_deleted_do_not_linger(db_path, make_pm, config)
     sync_library(db_path, pm=make_pm(p=plugin), config=config)
     for table in ("patchwatch_signals", "patchwatch_checks"):
         assert _rows(db_path, f"SELECT game_id FROM {table}") == [(1,)]
+
+
+def test_sync_output_says_what_was_skipped_or_already_tracked(db_path, pw, installed_pm):
+    installed_pm(steam_x=ExamplePlugin(catalogue={"1": 1, "2": 1}))
+    create_backlogia_db(db_path, [steam_row(1, "Shown"), steam_row(2, "Hidden")])
+    conn = sqlite3.connect(db_path)
+    hide_game(conn, 2)
+    conn.close()
+    result = pw("sync", "--db", str(db_path))
+    assert "1 games hidden or removed in the library were skipped" in result.output

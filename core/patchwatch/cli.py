@@ -236,7 +236,15 @@ def _print_summary(summary: Any) -> None:
     )
     if summary.resumed_from:
         click.echo(f"resumed sync #{summary.resumed_from}: {summary.skipped_resumed} games "
-                   "already checked were skipped")
+                   "already checked were skipped"
+                   + (f"; {summary.earlier_updates} of the updates below were found before "
+                      "the interruption" if summary.earlier_updates else ""))
+    if summary.skipped_hidden:
+        click.echo(f"{summary.skipped_hidden} games hidden or removed in the library were "
+                   "skipped (--include-hidden checks them)")
+    if summary.host_tracked:
+        click.echo(f"{summary.host_tracked} update(s) were already in game_depot_updates from "
+                   "the host's own tracker: no second row was written (both trackers are on)")
     for update in summary.updates:
         label = "" if update.is_build else "  (store data changed; not a confirmed build)"
         version = f" [{update.version}]" if update.version else ""
