@@ -7,7 +7,6 @@ starts a new baseline and never looks like a new build.
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 
@@ -17,7 +16,7 @@ from patchwatch.config import Config
 from patchwatch.library import add_game
 from patchwatch.plugins import new_plugin_manager
 from patchwatch.sync import sync_library
-from patchwatch.testing import FakeStoreServer
+from patchwatch.testing import FakeStoreServer, closed_port
 from patchwatch_steam_http.testing import SteamCatalogue, serve_steam
 from patchwatch_steam_pics.session import close_sessions
 from patchwatch_steam_pics.testing import FakeSteamCM
@@ -46,19 +45,13 @@ def steam(tmp_path):
             close_sessions()
 
 
-def _closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{s.getsockname()[1]}"
-
-
 def sync(cm, web, db, *, branch: str | None = None, pics_up: bool = True):
     """One sync; ``branch`` is app 10's tracked branch, set once for both plugins."""
     stores = {"steam": {"branches": {"10": branch}}} if branch else {}
     config = Config(
         stores=stores,
         plugins={
-            "steam_pics": {"cm_servers": cm.server if pics_up else _closed_port(),
+            "steam_pics": {"cm_servers": cm.server if pics_up else closed_port(),
                            "connect_timeout": 1, "request_timeout": 2, "retry_backoff": 0},
             "steam_http": web.settings(),
         },

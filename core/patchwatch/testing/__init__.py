@@ -6,6 +6,6 @@ an empty database so installed plugins never leak into a test.
 """
 
 from .example import ExamplePlugin
-from .http import MALFORMED, FakeStoreServer, Request, Response, gzip_bomb
+from .http import MALFORMED, FakeStoreServer, Request, Response, closed_port, gzip_bomb
 
-__all__ = ["ExamplePlugin", "FakeStoreServer", "Request", "Response", "MALFORMED", "gzip_bomb"]
+__all__ = ["ExamplePlugin", "FakeStoreServer", "Request", "Response", "MALFORMED", "closed_port", "gzip_bomb"]

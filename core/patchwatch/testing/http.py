@@ -273,3 +273,13 @@ class FakeStoreServer:
                     return Response(500, body=f"fake handler failed: {exc!r}")
                 return answer if isinstance(answer, Response) else Response(json=answer)
         return Response(404, json={"error": "no route", "path": request.path})
+
+
+def closed_port() -> str:
+    """``127.0.0.1:<port>`` where nothing listens (the port was free a moment ago): a host
+    that refuses connections. Prefix ``http://`` for a URL."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"

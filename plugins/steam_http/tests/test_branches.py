@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 from patchwatch import Game, Problem, Signal
+from patchwatch.testing import closed_port
 from patchwatch_steam_http.settings import Settings, SettingsError
 
 
@@ -38,18 +38,12 @@ def test_a_branch_the_app_does_not_have_is_an_error_naming_its_branches(beta, ga
     assert beta.server.count(r"/ISteamNews/.*") == 0  # news cannot see branches
 
 
-def _closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
-
-
 @pytest.mark.parametrize("change", [{"mirror": False}, {"mirror_url": "closed"}, {"missing": True}])
 def test_a_plugin_that_cannot_see_the_branch_does_not_answer_for_that_game(beta, games_for, run, change):
     if change.pop("missing", False):
         beta.catalogue.remove(10)  # the mirror has nothing on the app
     if change.get("mirror_url") == "closed":
-        change.update(mirror_url=_closed_port(), host_failures=1)  # the mirror goes out at once
+        change.update(mirror_url=f"http://{closed_port()}", host_failures=1)  # the mirror goes out at once
     results = run(games_for(10, 20), beta.settings(branches={"10": "beta"}, **change))
     assert "10" not in results  # the core passes the game on, instead of a weak signal
     assert isinstance(results["20"], Signal)

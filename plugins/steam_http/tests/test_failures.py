@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 from patchwatch import Problem, Signal
-from patchwatch.testing import MALFORMED, Response
+from patchwatch.testing import MALFORMED, Response, closed_port
 
 
 def test_429_with_retry_after_is_honoured_then_answered(steam, fake_store, games_for, run):
@@ -135,17 +134,11 @@ def test_dropped_connection_is_retried(steam, fake_store, games_for, run):
     assert run(games_for(10), steam.settings())["10"].kind == "buildid"
 
 
-def _closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
-
-
 def test_unreachable_mirror_falls_to_news_quickly(steam, games_for, run):
     steam.catalogue.populate(20, first=1000)
     ids = [1000 + 10 * i for i in range(20)]
     started = time.monotonic()
-    results = run(games_for(*ids), steam.settings(mirror_url=_closed_port()))
+    results = run(games_for(*ids), steam.settings(mirror_url=f"http://{closed_port()}"))
     assert time.monotonic() - started < 5
     by_source = {}
     for r in results.values():

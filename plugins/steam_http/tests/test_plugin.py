@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from importlib.metadata import entry_points
 
@@ -11,6 +10,7 @@ import pytest
 from patchwatch import StoreInfo
 from patchwatch.config import Config
 from patchwatch.plugins import backends, new_plugin_manager
+from patchwatch.testing import closed_port
 from patchwatch_steam_http.settings import Settings, SettingsError
 
 
@@ -32,20 +32,14 @@ def test_is_available_against_the_fake(steam):
     assert [r.path for r in steam.server.requests] == ["/v1/version"]  # one tiny request
 
 
-def _closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
-
-
 def test_is_available_uses_a_lower_source_when_the_mirror_is_down(steam):
-    settings = steam.settings(mirror_url=_closed_port())
+    settings = steam.settings(mirror_url=f"http://{closed_port()}")
     assert plugin.is_available(settings=settings) is True
     assert [r.path for r in steam.server.requests] == ["/ISteamWebAPIUtil/GetServerInfo/v1/"]
 
 
 def test_is_available_says_why_when_nothing_answers(fake_store):
-    dead = _closed_port()
+    dead = f"http://{closed_port()}"
     fake_store.fail(".*", 503, times=10)
     settings = {"mirror_url": dead, "news_url": fake_store.url, "store_url": dead, "probe_timeout": 0.5}
     started = time.monotonic()
