@@ -97,20 +97,21 @@ def test_appdetails_default_pacing_is_one_request_per_1_5_s(steam, games_for, ru
     assert len(times) == 3 and min(gaps) >= 1.45
 
 
-def test_mirror_pacing_and_concurrency(steam, games_for, run):
-    ids = steam.catalogue.populate(40, first=1000)
-    steam.server.latency = 0.1
-    settings = steam.settings(mirror_interval=0.02, mirror_concurrency=4)
-    started = time.monotonic()
-    results = run(games_for(*ids), settings)
-    elapsed = time.monotonic() - started
-    assert len(results) == 40
-    # floors: 39 intervals of 0.02 s, and 40 x 0.1 s over 4 connections = 1 s;
-    # one at a time it would take 4 s
-    assert 1.0 <= elapsed < 2.5
+def test_mirror_pacing(steam, games_for, run):
+    ids = steam.catalogue.populate(20, first=1000)
+    results = run(games_for(*ids), steam.settings(mirror_interval=0.05, mirror_concurrency=4))
+    assert len(results) == 20
     times = steam.times["mirror"]
-    # spaced by the bucket (arrival jitters by a few ms under load); unpaced, 4 arrive at once
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.008
+    # 19 intervals of 0.05 s (the bucket); unpaced, 4 workers send the 20 in a few ms.
+    # Judged over the whole run: single arrivals jitter by milliseconds on a busy machine.
+    assert times[-1] - times[0] >= 19 * 0.05 * 0.9
+
+
+def test_mirror_concurrency(steam, games_for, run):
+    ids = steam.catalogue.populate(16, first=1000)
+    steam.mirror_delay = 0.1
+    results = run(games_for(*ids), steam.settings(mirror_concurrency=4))
+    assert len(results) == 16 and steam.peak_in_flight["mirror"] == 4
 
 
 def test_state_reports_requests_per_source(steam, games_for, run):
