@@ -109,11 +109,11 @@ steam_pics = 1
             out.wait_for("notification not delivered, kept and retried")
             publish(cm, 14, 15)
             out.wait_for("steam: 2 new build(s)")
-            time.sleep(1.5)  # a few failed retries
+            time.sleep(1.0)  # a few failed retries
             assert len(receiver.messages) == 2
             receiver.start()  # back, on the same port
             messages = receiver.wait_for(4, timeout=15)
-            time.sleep(1.5)  # and nothing more arrives
+            time.sleep(1.0)  # and nothing more arrives
             assert len(receiver.messages) == 4
             out.wait_for("that had failed before")  # one or two lines, as retries fall due
             assert sum("not delivered" in line for line in out.lines) == 2  # once per message
