@@ -109,7 +109,8 @@ steam_pics = 1
             out.wait_for("notification not delivered, kept and retried")
             publish(cm, 14, 15)
             out.wait_for("steam: 2 new build(s)")
-            time.sleep(1.0)  # a few failed retries
+            out.wait_for("notification not delivered, kept and retried", count=2)
+            time.sleep(0.5)  # a few failed retries
             assert len(receiver.messages) == 2
             receiver.start()  # back, on the same port
             messages = receiver.wait_for(4, timeout=15)
