@@ -26,6 +26,9 @@ def store_info() -> StoreInfo:
     Called once when the plugin is loaded. Return a :class:`StoreInfo`, e.g.
     ``StoreInfo(store="steam", priority=100, description="Steam PICS")``. Among the plugins
     for one store, the core tries the highest priority first and falls back to the next.
+    Answer at once (no network): a call that takes more than 5 s, raises, or returns a
+    ``StoreInfo`` with a non-text ``store`` or a ``priority`` that is not a whole number
+    leaves your plugin unused, with the reason shown by ``patchwatch plugins``.
     """
 
 
@@ -62,6 +65,15 @@ def check_updates_bulk(
     nothing already fetched. A game you do not answer goes to the next plugin for the
     store; raising stops you there and sends the remaining games on too. Never touch the
     database: the core compares signals and records updates.
+
+    Every answer is checked at the boundary: a pair that is not ``(game.id, result)``, or a
+    result whose fields are not what :class:`Signal` / :class:`Problem` declare (``detail``
+    plain JSON data, ``is_build`` a bool, text where text is due) is refused, your plugin is
+    reported failed by name with the field at fault, and that game goes to the next plugin.
+    Make HTTP requests with :func:`patchwatch.http.new_session`: each answer is capped at
+    the user's ``max_answer_mb``, and when the core gives up on you (``timeout``, a host's
+    cancel) your pending requests, Retry-After waits and backoff pauses end within about a
+    second, so your worker threads can finish.
     """
 
 

@@ -26,6 +26,8 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.load_errors: dict[str, str] = {}
         self.versions: dict[str, str] = {}
+        self.store_info_hung: dict[str, threading.Thread] = {}
+        """``store_info()`` calls that never answered: not asked again while still stuck."""
 
 
 def new_plugin_manager(
@@ -161,7 +163,7 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
 def _store_infos(pm: PluginManager, names: list[str]) -> dict[str, tuple[Any, str | None]]:
     """Ask every plugin's ``store_info()`` in its own daemon thread, bounded in time."""
     boxes: dict[str, list[Any]] = {name: [] for name in names}
-    hung: dict[str, threading.Thread] = pm.__dict__.setdefault("_store_info_hung", {})
+    hung = pm.store_info_hung
     workers: dict[str, threading.Thread] = {}
 
     def ask(name: str) -> None:
