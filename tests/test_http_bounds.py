@@ -134,3 +134,28 @@ def test_give_up_ends_a_retry_pause(fake_store):
     with new_session("pause-test") as session, pytest.raises(Stopped):
         session.get(f"{fake_store.url}/y", timeout=5)  # nothing more is sent
     control.start()
+
+
+def test_a_real_plugin_fails_only_the_game_whose_answer_is_too_large(capped):
+    """The gog plugin, untouched, gets the cap through new_session("gog")."""
+    from patchwatch_gog import check_updates_bulk
+    from patchwatch_gog.testing import gog_game, serve_gog
+
+    control = controls("gog")
+    control.start(max_bytes=1024 * 1024)
+    try:
+        with serve_gog() as gog:
+            gog.catalogue.add_product(1207658930)
+            gog.catalogue.add_product(1207658931)
+            gog.server.fail(gog.builds_pattern(1207658930), gzip_bomb(256 * 1024 * 1024),
+                            times=10)
+            answers = dict(check_updates_bulk(
+                games=[gog_game(1207658930, 1), gog_game(1207658931, 2)],
+                settings={**gog.settings, "backoff": 0.01, "timeout": 5}))
+            host = gog.server.url.removeprefix("http://")
+            assert gog.server.count(gog.builds_pattern(1207658930)) == 1  # not retried
+    finally:
+        control.start(max_bytes=http.DEFAULT_MAX_ANSWER_BYTES)
+    assert answers[1].status == "error"
+    assert f"{host} sent more than 1 MiB in one answer" in answers[1].message
+    assert answers[2].value  # the other game is answered as usual
