@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 
@@ -12,7 +11,7 @@ from patchwatch.config import Config
 from patchwatch.library import add_game
 from patchwatch.plugins import new_plugin_manager
 from patchwatch.sync import sync_library
-from patchwatch.testing import FakeStoreServer
+from patchwatch.testing import FakeStoreServer, closed_port
 from patchwatch_steam_http.testing import SteamCatalogue, serve_steam
 from patchwatch_steam_pics.session import close_sessions
 from patchwatch_steam_pics.testing import FakeSteamCM
@@ -49,12 +48,6 @@ def config_for(cm_server: str, web, **extra) -> Config:
         },
         env={}, timeout=10, availability_timeout=5, **extra,
     )
-
-
-def closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{s.getsockname()[1]}"
 
 
 def pm():

@@ -60,3 +60,31 @@ def test_latency_is_added_to_every_answer():
         assert answer.status_code == 201 and answer.json() == {"a": 1}
         assert time.monotonic() - started >= 0.2
         assert server.requests[0].method == "POST"
+
+
+class _Config:
+    def __init__(self, markexpr: str) -> None:
+        self.markexpr = markexpr
+
+    def getoption(self, name: str, default: object = None) -> object:
+        return self.markexpr if name == "markexpr" else default
+
+
+@pytest.mark.parametrize("markexpr", ["", "not live", "slow"])
+def test_live_checks_send_nothing_unless_asked_for(monkeypatch, markexpr):
+    from patchwatch.testing import live
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a live check tried to connect without -m live")
+
+    monkeypatch.setattr(live.socket, "create_connection", no_network)
+    with pytest.raises(pytest.skip.Exception, match="run with -m live"):
+        live.require_online(_Config(markexpr), "https://api.steampowered.com/x")
+
+
+def test_live_check_skips_with_its_reason_when_the_host_cannot_be_reached():
+    from patchwatch.testing import closed_port, live
+
+    host, port = closed_port().split(":")
+    with pytest.raises(pytest.skip.Exception, match=f"offline: cannot reach {host}:{port}"):
+        live.require_online(_Config("live"), host, port=int(port), timeout=1)

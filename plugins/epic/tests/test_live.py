@@ -8,11 +8,9 @@ catalog. They never read or refresh a user's login. Each skips when Epic is unre
 
 from __future__ import annotations
 
-import socket
-from urllib.parse import urlsplit
-
 import pytest
 import requests
+from patchwatch.testing.live import require_online
 from patchwatch_epic.settings import EpicSettings
 
 pytestmark = pytest.mark.live
@@ -26,20 +24,10 @@ OPTIONS = {"includeDLCDetails": "false", "includeMainGameDetails": "false",
            "country": "US", "locale": "en-US"}
 
 
-def _online(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    try:
-        socket.create_connection((host, 443), timeout=5).close()
-    except OSError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
-def token() -> str:
+def token(request: pytest.FixtureRequest) -> str:
     for url in (SETTINGS.oauth_url, SETTINGS.catalog_url):
-        if not _online(url):
-            pytest.skip(f"offline: {urlsplit(url).hostname} unreachable")
+        require_online(request.config, url)
     answer = requests.post(SETTINGS.url("oauth_url", "/account/api/oauth/token"),
                            data={"grant_type": "client_credentials", "token_type": "eg1"},
                            auth=(SETTINGS.client_id, SETTINGS.client_secret), timeout=20)

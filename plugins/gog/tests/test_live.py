@@ -6,9 +6,8 @@ reason when GOG cannot be reached. It sends a handful of anonymous GETs.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+from patchwatch.testing.live import require_online
 
 pytestmark = pytest.mark.live
 
@@ -20,13 +19,7 @@ WITCHER_2 = 1207658930
 
 @pytest.fixture(scope="module")
 def http(request):
-    markexpr = request.config.getoption("markexpr") or ""
-    if "live" not in markexpr or "not live" in markexpr:
-        pytest.skip("live check: run with -m live")
-    try:
-        socket.create_connection(("content-system.gog.com", 443), timeout=5).close()
-    except OSError as exc:
-        pytest.skip(f"offline: cannot reach content-system.gog.com ({exc})")
+    require_online(request.config, BUILDS)
     import requests
 
     with requests.Session() as session:

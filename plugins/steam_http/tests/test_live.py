@@ -7,13 +7,11 @@ polite requests in all (the mirror is one volunteer server).
 
 from __future__ import annotations
 
-import socket
-from urllib.parse import urlsplit
-
 import pytest
 import patchwatch_steam_http as plugin
 from patchwatch import Game, Signal
 from patchwatch.http import new_session
+from patchwatch.testing.live import require_online
 from patchwatch_steam_http.settings import MIRROR_URL, NEWS_URL, STORE_URL
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
@@ -23,14 +21,6 @@ DOTA2, PORTAL2, STARDEW, SPACEWAR = 570, 620, 413150, 480
 (both as observed by safwyls/winnow docs/spikes/update-signals.md)."""
 
 
-def _online(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    try:
-        socket.create_connection((host, 443), timeout=5).close()
-    except OSError as exc:
-        pytest.skip(f"offline: cannot reach {host}:443 ({exc})")
-
-
 @pytest.fixture(scope="module")
 def http():
     session = new_session("steam_http")
@@ -38,8 +28,8 @@ def http():
     session.close()
 
 
-def test_mirror_answers_in_the_shape_the_fake_assumes(http):
-    _online(MIRROR_URL)
+def test_mirror_answers_in_the_shape_the_fake_assumes(http, request):
+    require_online(request.config, MIRROR_URL)
     answer = http.get(f"{MIRROR_URL}/v1/info/{DOTA2}", timeout=30)
     assert answer.status_code == 200
     body = answer.json()
@@ -50,15 +40,15 @@ def test_mirror_answers_in_the_shape_the_fake_assumes(http):
     assert public["buildid"].isdigit() and public["timeupdated"].isdigit()
 
 
-def test_mirror_answers_an_unknown_app_with_200_and_an_empty_object(http):
-    _online(MIRROR_URL)
+def test_mirror_answers_an_unknown_app_with_200_and_an_empty_object(http, request):
+    require_online(request.config, MIRROR_URL)
     answer = http.get(f"{MIRROR_URL}/v1/info/999999999", timeout=30)
     assert answer.status_code == 200
     assert answer.json() == {"data": {"999999999": {}}, "status": "success"}
 
 
-def test_plugin_reads_public_and_another_branch_from_the_mirror(http):
-    _online(MIRROR_URL)
+def test_plugin_reads_public_and_another_branch_from_the_mirror(http, request):
+    require_online(request.config, MIRROR_URL)
     branches = http.get(f"{MIRROR_URL}/v1/info/{PORTAL2}", timeout=30).json()["data"][str(PORTAL2)]["depots"]["branches"]
     others = sorted(name for name, b in branches.items()
                     if name != "public" and str(b.get("buildid", "")).isdigit())
@@ -71,8 +61,8 @@ def test_plugin_reads_public_and_another_branch_from_the_mirror(http):
     assert results[2].value == str(int(branches[others[0]]["buildid"]))
 
 
-def test_news_shapes_patch_notes_and_403_with_an_empty_object_without_a_feed(http):
-    _online(NEWS_URL)
+def test_news_shapes_patch_notes_and_403_with_an_empty_object_without_a_feed(http, request):
+    require_online(request.config, NEWS_URL)
     url = f"{NEWS_URL}/ISteamNews/GetNewsForApp/v2/"
     answer = http.get(url, params={"appid": STARDEW, "count": 1, "maxlength": 1, "tags": "patchnotes"}, timeout=30)
     assert answer.status_code == 200
@@ -84,8 +74,8 @@ def test_news_shapes_patch_notes_and_403_with_an_empty_object_without_a_feed(htt
     assert no_feed.status_code == 403 and no_feed.json() == {}
 
 
-def test_appdetails_shape_volatile_urls_and_a_stable_digest(http):
-    _online(STORE_URL)
+def test_appdetails_shape_volatile_urls_and_a_stable_digest(http, request):
+    require_online(request.config, STORE_URL)
     answer = http.get(f"{STORE_URL}/api/appdetails", params={"appids": DOTA2}, timeout=30)
     assert answer.status_code == 200, answer.text[:200]
     entry = answer.json()[str(DOTA2)]

@@ -8,12 +8,12 @@ and asks a few PICS questions: about ten requests in all.
 
 from __future__ import annotations
 
-import socket
 from typing import Any, Iterator
 
 import pytest
 
 from patchwatch import Signal
+from patchwatch.testing.live import require_online
 from patchwatch_steam_pics import check_updates_bulk, is_available, pics, servers
 from patchwatch_steam_pics.session import close_sessions, session_for
 from patchwatch_steam_pics.settings import Settings
@@ -25,13 +25,7 @@ APPS = (440, 570)
 
 @pytest.fixture(scope="module")
 def online(request: Any) -> Iterator[None]:
-    markexpr = request.config.getoption("markexpr") or ""
-    if "live" not in markexpr or "not live" in markexpr:
-        pytest.skip("live check: run with -m live")
-    try:
-        socket.create_connection(("api.steampowered.com", 443), timeout=5).close()
-    except OSError as exc:
-        pytest.skip(f"offline: cannot reach api.steampowered.com ({exc})")
+    require_online(request.config, "api.steampowered.com")
     yield
     close_sessions()
 
