@@ -56,6 +56,16 @@ class Output:
                 self._cond.wait(left)
 
 
+def launch(db_path: Path, config: Path, cm: FakeSteamCM) -> tuple[subprocess.Popen, Output]:
+    """`patchwatch watch` in its own process, trusting the fake CM's key."""
+    env = {**os.environ, "PATCHWATCH_DB": str(db_path), "PATCHWATCH_CONFIG": str(config),
+           "FAKE_CM_KEY": cm.public_key.export_key().decode(), "PYTHONUNBUFFERED": "1"}
+    env.pop("PATCHWATCH_DISABLE", None)
+    process = subprocess.Popen([sys.executable, "-c", LAUNCH], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return process, Output(process)
+
+
 def publish(cm: FakeSteamCM, *appids: int) -> None:
     """New builds for several apps at once (one change-number burst, so one cycle)."""
     with cm.catalogue.lock:
@@ -85,12 +95,7 @@ retry_max = 1
 [watch.interval]
 steam_pics = 1
 """)
-        env = {**os.environ, "PATCHWATCH_DB": str(db_path), "PATCHWATCH_CONFIG": str(config),
-               "FAKE_CM_KEY": cm.public_key.export_key().decode(), "PYTHONUNBUFFERED": "1"}
-        env.pop("PATCHWATCH_DISABLE", None)
-        process = subprocess.Popen([sys.executable, "-c", LAUNCH], env=env, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out = Output(process)
+        process, out = launch(db_path, config, cm)
         try:
             out.wait_for("steam: 6 new baseline(s)")
             assert receiver.messages == []  # baselines are silent
@@ -217,12 +222,7 @@ ignore_minimum = true
 [watch.interval]
 steam_pics = 0.5
 """)
-        env = {**os.environ, "PATCHWATCH_DB": str(db_path), "PATCHWATCH_CONFIG": str(config),
-               "FAKE_CM_KEY": cm.public_key.export_key().decode(), "PYTHONUNBUFFERED": "1"}
-        env.pop("PATCHWATCH_DISABLE", None)
-        process = subprocess.Popen([sys.executable, "-c", LAUNCH], env=env, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out = Output(process)
+        process, out = launch(db_path, config, cm)
         try:
             out.wait_for("steam: 1 new baseline(s)")
             cm.fail("changes_since", ignore=True, times=None)  # the CM stops answering

@@ -113,8 +113,10 @@ class FakeStoreServer:
     answer. Faults queued with :meth:`fail` take precedence over routes.
     """
 
-    def __init__(self, latency: float = 0.0):
+    def __init__(self, latency: float = 0.0, port: int = 0):
         self.latency = latency
+        self.port = port
+        """0: a free port, chosen at the first start; later starts reuse it."""
         self.requests: list[Request] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._faults: list[_Fault] = []
@@ -189,7 +191,8 @@ class FakeStoreServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", self.port), _Handler)
+        self.port = self._server.server_address[1]  # a restart comes back on the same port
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         daemon=True)

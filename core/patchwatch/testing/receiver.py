@@ -1,8 +1,10 @@
 """A loopback receiver of Apprise ``json://`` notifications, for tests and benchmarks.
 
 Point a notify URL at it (``receiver.apprise_url`` → ``json://127.0.0.1:<port>/notify``)
-and read what arrived from :attr:`messages`. It can be stopped and started again on the
-same port (the "receiver is down for a while" case) and can answer with an error status.
+and read what arrived from :attr:`messages`. It is a :class:`FakeStoreServer` with one
+route, so it can be stopped and started again on the same port (the "receiver is down
+for a while" case), answer with an error :attr:`status`, or take the server's faults
+(``receiver.server.fail(...)``: delays, dropped connections, 5xx).
 
     with NotificationReceiver() as receiver:
         config = Config(notify=[receiver.apprise_url])
@@ -12,12 +14,13 @@ same port (the "receiver is down for a while" case) and can answer with an error
 
 from __future__ import annotations
 
-import json
+import re
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .http import FakeStoreServer, Request, Response
 
 
 @dataclass
@@ -37,53 +40,33 @@ class Received:
 
 
 class NotificationReceiver:
-    """An HTTP server on 127.0.0.1 recording Apprise ``json://`` posts."""
+    """Records the Apprise ``json://`` posts to ``path`` on 127.0.0.1."""
 
     def __init__(self, port: int = 0, path: str = "/notify") -> None:
-        self.port = port
+        self.server = FakeStoreServer(port=port)
         self.path = path
         self.messages: list[Received] = []
         self.status = 200
         """The HTTP status to answer with; Apprise counts anything outside 2xx as failed."""
         self.malformed = 0
-        self._lock = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._cond = threading.Condition()
+        self.server.route("POST", re.escape(path), self._receive)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     @property
     def apprise_url(self) -> str:
         return f"json://127.0.0.1:{self.port}{self.path}"
 
     def start(self) -> "NotificationReceiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                receiver._record(self.path, dict(self.headers), raw)
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="notification-receiver", daemon=True)
-        self._thread.start()
+        self.server.start()
         return self
 
     def stop(self) -> None:
         """Stop listening (connections are refused until :meth:`start` again, same port)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self.server.stop()
 
     def __enter__(self) -> "NotificationReceiver":
         return self.start()
@@ -91,24 +74,26 @@ class NotificationReceiver:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def _record(self, path: str, headers: dict[str, str], raw: bytes) -> None:
+    def _receive(self, request: Request) -> Response:
         try:
-            body = json.loads(raw)
+            body = request.json()
             message = Received(str(body["title"]), str(body["message"]), str(body.get("type")),
-                               str(body.get("version")), time.time(), path, headers)
+                               str(body.get("version")), time.time(), request.path,
+                               dict(request.headers))
         except (ValueError, KeyError, TypeError):
-            with self._lock:
+            with self._cond:
                 self.malformed += 1
-            return
-        with self._lock:
+            return Response(400, json={"error": "not an Apprise JSON notification"})
+        with self._cond:
             if self.status < 300:
                 self.messages.append(message)
-            self._lock.notify_all()
+            self._cond.notify_all()
+        return Response(self.status)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until ``count`` messages arrived (or ``timeout``); returns them all."""
         deadline = time.monotonic() + timeout
-        with self._lock:
+        with self._cond:
             while len(self.messages) < count and time.monotonic() < deadline:
-                self._lock.wait(max(0.0, deadline - time.monotonic()))
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
             return list(self.messages)
