@@ -282,3 +282,30 @@ def test_bad_notify_config_is_one_line(run):
     assert result.exit_code == 1 and "Apprise does not understand" in result.output
     result = run("sync", config="notify = [1]\n")
     assert result.exit_code == 1 and "notify must be a list of strings" in result.output
+
+
+def test_update_links_gets_the_stores_section_like_the_check_does(db_path, make_pm, config, receiver):
+    library(db_path, ("steam", "570", "Dota 2"))
+    plugin = ExamplePlugin(catalogue={"570": 1})
+
+    class LinkPlugin:
+        seen = []
+
+        @hookimpl
+        def store_info(self):
+            from patchwatch import StoreInfo
+            return StoreInfo(store="steam", priority=-1)
+
+        @hookimpl
+        def update_links(self, settings):
+            self.seen.append(dict(settings))
+            return Links(store_page="https://store.example/570")
+
+    links = LinkPlugin()
+    pm = make_pm(steam_x=plugin, links_x=links)
+    config = replace(config, notify=[receiver.apprise_url], stores={"steam": {"branches": {"570": "beta"}}},
+                     plugins={"links_x": {"own": 1}})
+    cycle(db_path, pm, config)
+    plugin.catalogue["570"] = 2
+    cycle(db_path, pm, config)
+    assert links.seen == [{"branches": {"570": "beta"}, "own": 1}]

@@ -92,7 +92,7 @@ def _ask(pm: PluginManager, config: Config, names: list[str], game: Game | None,
     for name in names:
         try:
             answer = call(pm, name, "update_links", game=game, signal=signal,
-                          settings=config.settings_for(name))
+                          settings=config.settings_for(name, game.store))
         except Exception:  # a plugin that raises gives no links; the digest goes out anyway
             continue
         if answer is NOT_IMPLEMENTED or not isinstance(answer, Links):
