@@ -92,7 +92,7 @@ def test_store_trickling_one_byte_every_2s_is_released(fake_store, db_path):
     assert returned.split()[2] == "timeout"
     _, after, left = released.split(" ", 2)
     assert left == "[]", f"worker threads still alive: {left}"
-    assert float(after) <= 2.5  # the pool's threads ended within a couple of seconds
+    assert float(after) <= 1.5  # the pool's threads ended at once: their reads were cut off
     assert seconds < 15  # the body alone would take over 100 s at this rate
 
 

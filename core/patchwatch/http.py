@@ -27,6 +27,7 @@ Two guarantees come with every session made by :func:`new_session` (no plugin co
 from __future__ import annotations
 
 import math
+import socket
 import threading
 import time
 import zlib
@@ -62,6 +63,8 @@ class PluginControls:
         self.plugin = plugin
         self.stop = threading.Event()
         self.max_bytes = DEFAULT_MAX_ANSWER_BYTES
+        self._reading: set[Any] = set()
+        self._lock = threading.Lock()
 
     def start(self, *, max_bytes: int | None = None) -> None:
         """A new call of the plugin begins: clear the stop switch, set the cap."""
@@ -70,8 +73,23 @@ class PluginControls:
         self.stop.clear()
 
     def give_up(self) -> None:
-        """End every wait and refuse every further request of this plugin."""
+        """End every wait and refuse every further request of this plugin; bodies being
+        read are cut off at once (their sockets are shut down)."""
         self.stop.set()
+        with self._lock:
+            reading = list(self._reading)
+        for raw in reading:
+            try:
+                raw.connection.sock.shutdown(socket.SHUT_RDWR)
+            except Exception:  # already closed, or no socket to shut: the next check stops it
+                pass
+
+    def _track(self, raw: Any, reading: bool) -> None:
+        with self._lock:
+            if reading:
+                self._reading.add(raw)
+            else:
+                self._reading.discard(raw)
 
     def check(self) -> None:
         if self.stop.is_set():
@@ -160,15 +178,24 @@ def read_body(response: requests.Response, control: PluginControls) -> bytes:
             raise too_large
     body = bytearray()
     raw = response.raw
-    while True:
-        control.check()
-        piece = raw.read1(READ_CHUNK, decode_content=False)
-        if not piece:
-            break
-        for part in decoder.feed(piece, cap - len(body) + 1):
-            body += part
-            if len(body) > cap:
-                raise too_large
+    control._track(raw, True)
+    try:
+        while True:
+            control.check()
+            try:
+                piece = raw.read1(READ_CHUNK, decode_content=False)
+            except Exception:
+                control.check()  # the socket was shut because the plugin was given up
+                raise
+            if not piece:
+                break
+            for part in decoder.feed(piece, cap - len(body) + 1):
+                body += part
+                if len(body) > cap:
+                    raise too_large
+    finally:
+        control._track(raw, False)
+    control.check()  # a cut-off body is not an answer
     body += decoder.flush()
     if len(body) > cap:
         raise too_large
