@@ -116,3 +116,22 @@ def test_store_info_that_never_returns_is_bounded_even_in_plugins(db_path, insta
         assert "1 checked" in synced.output
     finally:
         hangs.release.set()
+
+
+def test_a_flat_detail_is_checked_and_kept_as_a_private_copy():
+    from patchwatch.models import MAX_DETAIL, BadAnswer, checked_result
+
+    detail = {"branch": "public", "change_number": 7, "public": True, "note": None}
+    checked = checked_result(Signal("buildid", "1", detail=detail))
+    detail["change_number"] = 8
+    assert checked.detail == {"branch": "public", "change_number": 7, "public": True,
+                              "note": None}
+    with pytest.raises(BadAnswer, match="plain JSON data"):
+        checked_result(Signal("buildid", "1", detail={"ratio": float("nan")}))
+    with pytest.raises(BadAnswer, match="plain JSON data"):
+        checked_result(Signal("buildid", "1", detail={1: "x", "y": object()}))
+    # within the character count but not as JSON: each astral character is 12 bytes escaped
+    with pytest.raises(BadAnswer, match=f"more than {MAX_DETAIL}"):
+        checked_result(Signal("buildid", "1", detail={"text": "\U0001F600" * (MAX_DETAIL // 6)}))
+    assert checked_result(Signal("b", "1", detail={2: "int keys become text"})).detail == \
+        {"2": "int keys become text"}

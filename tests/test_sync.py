@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from patchwatch import Problem
+from patchwatch import Problem, Signal, hookimpl
 from patchwatch.db import BACKLOGIA_UPDATES, CHECKS, open_db
 from patchwatch.library import add_game
 from patchwatch.state import plugin_health, recent_updates
@@ -344,3 +344,42 @@ def test_a_sync_running_in_another_process_is_not_run_twice(db_path, make_pm, co
     # Its process is gone: the run counts as interrupted and the next sync goes ahead.
     summary = sync_library(db_path, pm=make_pm(p=plugin), config=config)
     assert summary.checked == 1 and summary.resumed_from == 1
+
+
+class _Scripted(ExamplePlugin):
+    """Answers every game with ``self.signal``."""
+
+    signal = None
+
+    @hookimpl
+    def check_updates_bulk(self, games):
+        return [(game.id, self.signal) for game in games]
+
+
+def test_unchanged_value_keeps_its_first_sight_but_stores_a_new_detail(db_path, make_pm, config):
+    """A plugin's cheap filter reads ``detail`` (steam_pics: the change number): a new detail
+    under the same value must be stored, and an identical answer still moves last_seen."""
+    [game_id] = add(db_path, "steam", 1)
+    plugin = _Scripted()
+    pm = make_pm(pics=plugin)
+    plugin.signal = Signal("buildid", "5", detail={"change_number": 10})
+    sync_library(db_path, pm=pm, config=config)
+    db = open_db(db_path)
+    db.execute("UPDATE patchwatch_signals SET first_seen = 'A', last_seen = 'A'")
+    db.conn.commit()
+
+    plugin.signal = Signal("buildid", "5", detail={"change_number": 11})
+    summary = sync_library(db_path, pm=pm, config=config)
+    row = db.execute("SELECT detail, first_seen, last_seen FROM patchwatch_signals").fetchone()
+    assert summary.unchanged == 1 and summary.updates == []
+    assert (json.loads(row[0]), row[1]) == ({"change_number": 11}, "A") and row[2] != "A"
+
+    db.execute("UPDATE patchwatch_signals SET last_seen = 'B'")
+    db.conn.commit()
+    sync_library(db_path, pm=pm, config=config)  # the very same answer
+    row = db.execute("SELECT detail, first_seen, last_seen FROM patchwatch_signals").fetchone()
+    assert (json.loads(row[0]), row[1]) == ({"change_number": 11}, "A") and row[2] != "B"
+    check = db.execute(f"SELECT status, run_id FROM {CHECKS} WHERE game_id = ?",
+                       [game_id]).fetchone()
+    assert check[0] == "ok" and check[1] == db.execute(
+        "SELECT max(id) FROM patchwatch_runs").fetchone()[0]

@@ -109,20 +109,44 @@ def checked_result(result: Any) -> Result:
         raise BadAnswer(f"Signal.is_build must be True or False, got {brief_repr(result.is_build)}")
     if not isinstance(result.detail, Mapping):
         raise BadAnswer(f"Signal.detail must be a dict, got {brief_repr(result.detail)}")
-    try:
-        encoded = json.dumps(dict(result.detail), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadAnswer(f"Signal.detail must be plain JSON data ({exc})") from None
-    if len(encoded) > MAX_DETAIL:
-        raise BadAnswer(f"Signal.detail is {len(encoded)} bytes as JSON, more than {MAX_DETAIL}")
     return Signal(
         kind=_text(result, "kind", required=True),
         value=_text(result, "value", required=False, empty_ok=True),
         version=_text(result, "version"),
         published_at=_text(result, "published_at"),
         is_build=result.is_build,
-        detail=json.loads(encoded),
+        detail=_detail_copy(result.detail),
     )
+
+
+_FLAT_VALUES = (str, int, bool, type(None))
+_FLAT_CHARS = MAX_DETAIL // 12
+"""A flat detail this long in characters is within MAX_DETAIL however JSON escapes it (an
+astral character becomes a 12-character surrogate pair)."""
+
+
+def _detail_copy(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """A private copy of ``detail`` that is plain JSON within :data:`MAX_DETAIL`.
+
+    The common flat dict of text and whole numbers is checked and copied directly; anything
+    else (nesting, floats, other types) takes a JSON round trip, which also checks it.
+    """
+    copy = dict(detail)
+    chars = 0
+    for key, value in copy.items():
+        if type(key) is not str or type(value) not in _FLAT_VALUES:
+            break
+        chars += len(key) + (len(value) if type(value) is str else 24) + 4
+    else:
+        if chars <= _FLAT_CHARS:
+            return copy
+    try:
+        encoded = json.dumps(copy, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadAnswer(f"Signal.detail must be plain JSON data ({exc})") from None
+    if len(encoded) > MAX_DETAIL:
+        raise BadAnswer(f"Signal.detail is {len(encoded)} bytes as JSON, more than {MAX_DETAIL}")
+    return json.loads(encoded)
 
 
 def checked_store_info(info: Any) -> StoreInfo:

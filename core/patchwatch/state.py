@@ -59,6 +59,7 @@ def record_results(
     now = now_iso()
     outcomes: list[Outcome] = []
     signals: list[dict[str, Any]] = []
+    seen: list[tuple[str, str, int, str]] = []
     checks: list[dict[str, Any]] = []
     updates: list[UpdateRecord] = []
     builds: list[tuple[Game, Signal]] = []
@@ -83,12 +84,15 @@ def record_results(
             updates.append(update)
             if result.is_build:
                 builds.append((game, result))
-        signals.append({
-            "game_id": game.id, "kind": result.kind, "value": result.value,
-            "version": result.version, "published_at": result.published_at,
-            "is_build": int(result.is_build), "detail": json.dumps(dict(result.detail)),
-            "plugin": plugin, "first_seen": now, "last_seen": now,
-        })
+        if previous == result:  # the same in every field: only the time it was seen moves
+            seen.append((now, plugin, game.id, result.kind))
+        else:
+            signals.append({
+                "game_id": game.id, "kind": result.kind, "value": result.value,
+                "version": result.version, "published_at": result.published_at,
+                "is_build": int(result.is_build), "detail": json.dumps(dict(result.detail)),
+                "plugin": plugin, "first_seen": now, "last_seen": now,
+            })
         checks.append(_check_row(game, plugin, "ok", None, now, run_id))
         outcomes.append(Outcome(game, kind, update=update))
     with write(db):
@@ -109,8 +113,10 @@ def record_results(
                     last_seen = excluded.last_seen""",
             signals,
         )
-        if checks:
-            db[CHECKS].upsert_all(checks, pk="game_id")
+        db.conn.executemany(
+            f"UPDATE {SIGNALS} SET last_seen = ?, plugin = ? WHERE game_id = ? AND kind = ?",
+            seen)
+        _upsert_checks(db, checks)
         if updates:
             db[UPDATES].insert_all(
                 {**asdict(u), "is_build": int(u.is_build), "run_id": run_id} for u in updates)
@@ -148,7 +154,20 @@ def record_unchecked(db: sqlite_utils.Database, games: Iterable[Game], status: s
     now = now_iso()
     rows = [_check_row(game, None, status, message, now, run_id) for game in games]
     with write(db):
-        db[CHECKS].upsert_all(rows, pk="game_id")
+        _upsert_checks(db, rows)
+
+
+def _upsert_checks(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """One statement for a batch of check rows (sqlite-utils' upsert_all builds one per
+    chunk in Python, which dominated an unchanged library's sync)."""
+    db.conn.executemany(
+        f"""INSERT INTO {CHECKS} (game_id, store, plugin, status, message, checked_at, run_id)
+            VALUES (:game_id, :store, :plugin, :status, :message, :checked_at, :run_id)
+            ON CONFLICT (game_id) DO UPDATE SET
+                store = excluded.store, plugin = excluded.plugin, status = excluded.status,
+                message = excluded.message, checked_at = excluded.checked_at,
+                run_id = excluded.run_id""",
+        rows)
 
 
 # -- runs -------------------------------------------------------------------
