@@ -383,3 +383,18 @@ def test_unchanged_value_keeps_its_first_sight_but_stores_a_new_detail(db_path, 
                        [game_id]).fetchone()
     assert check[0] == "ok" and check[1] == db.execute(
         "SELECT max(id) FROM patchwatch_runs").fetchone()[0]
+
+
+def test_a_cool_down_is_never_shorter_than_configured(db_path):
+    """off_until is kept to the second: rounded up, or a 1 s cool-down could last 0 s."""
+    from datetime import datetime, timedelta, timezone
+
+    from patchwatch.state import record_failure
+
+    db = open_db(db_path)
+    for _ in range(20):
+        before = datetime.now(timezone.utc)
+        health = record_failure(db, "p", "down", trip_after=1, cooldown=0.3)
+        until = datetime.fromisoformat(health.off_until)
+        assert until >= before + timedelta(seconds=0.3) and until.microsecond == 0
+        assert until <= before + timedelta(seconds=1.3 + 0.5)

@@ -374,7 +374,9 @@ def record_failure(db: sqlite_utils.Database, name: str, error: str, *,
     health.last_error = error
     if health.failures >= trip_after:
         until = datetime.now(timezone.utc) + timedelta(seconds=cooldown)
-        health.off_until = until.replace(microsecond=0).isoformat()
+        if until.microsecond:  # kept to the second, rounded up: never shorter than asked
+            until += timedelta(microseconds=1_000_000 - until.microsecond)
+        health.off_until = until.isoformat()
     _save_health(db, name, health)
     return health
 

@@ -109,7 +109,7 @@ def test_three_failing_syncs_trip_the_breaker_and_lose_nothing(steam, library, f
     db, ids = library
     pm = new_plugin_manager({"steam_http": steam_http})
     config = Config(plugins={"steam_http": steam.settings(retries=0)}, env={}, failures_to_trip=3,
-                    cooldown=1.0)
+                    cooldown=0.5)
     sync_library(db, pm=pm, config=config)  # a good baseline first
     # the probe gets through, every real request then fails
     fake_store.fail(r"/(v1/info|ISteamNews|api)/.*", 503, times=10_000)
@@ -121,6 +121,6 @@ def test_three_failing_syncs_trip_the_breaker_and_lose_nothing(steam, library, f
     assert {p.name: p.status for p in summary.plugins}["steam_http"] == "off"
     # the baseline survived: after the cool-down, with the hosts back, nothing looks new
     fake_store.clear_faults()
-    time.sleep(1.1)
+    time.sleep(1.6)  # the cool-down, rounded up to the whole second
     summary = sync_library(db, pm=pm, config=config)
     assert summary.unchanged == 3 and summary.updates == []
