@@ -157,31 +157,35 @@ def test_a_live_claim_is_not_sent_twice(db_path, config, receiver):
     assert deliver(db, replace(config, notify=[receiver.apprise_url])).sent == 0
 
 
+class LinkPlugin:
+    """A second steam plugin that only gives links, and records what it was asked."""
+
+    def __init__(self, links: Links) -> None:
+        self.links, self.seen = links, []
+
+    @hookimpl
+    def store_info(self):
+        from patchwatch import StoreInfo
+        return StoreInfo(store="steam", priority=-1)
+
+    @hookimpl
+    def update_links(self, game, signal, settings):
+        self.seen.append((game, signal, dict(settings)))
+        return self.links
+
+
 def test_links_are_asked_kept_and_listed(db_path, make_pm, config, receiver):
     library(db_path, ("steam", "570", "Dota 2"))
     plugin = ExamplePlugin(catalogue={"570": 1})
 
-    class LinkPlugin:
-        seen = []
-
-        @hookimpl
-        def store_info(self):
-            from patchwatch import StoreInfo
-            return StoreInfo(store="steam", priority=-1)
-
-        @hookimpl
-        def update_links(self, game, signal):
-            self.seen.append((game.store_id, signal.value))
-            return Links(store_page="https://store.example/570", patch_notes="https://news.example/1",
-                         notes="Patch 7.36:   new hero")
-
-    links = LinkPlugin()
+    links = LinkPlugin(Links(store_page="https://store.example/570",
+                             patch_notes="https://news.example/1", notes="Patch 7.36:   new hero"))
     pm = make_pm(steam_x=plugin, links_x=links)
     config = replace(config, notify=[receiver.apprise_url])
     cycle(db_path, pm, config)
     plugin.catalogue["570"] = 2
     cycle(db_path, pm, config)
-    assert links.seen == [("570", "2")]
+    assert [(game.store_id, signal.value) for game, signal, _ in links.seen] == [("570", "2")]
     [message] = receiver.wait_for(1)
     assert "store: https://store.example/570" in message.message
     assert "patch notes: https://news.example/1" in message.message
@@ -288,24 +292,11 @@ def test_update_links_gets_the_stores_section_like_the_check_does(db_path, make_
     library(db_path, ("steam", "570", "Dota 2"))
     plugin = ExamplePlugin(catalogue={"570": 1})
 
-    class LinkPlugin:
-        seen = []
-
-        @hookimpl
-        def store_info(self):
-            from patchwatch import StoreInfo
-            return StoreInfo(store="steam", priority=-1)
-
-        @hookimpl
-        def update_links(self, settings):
-            self.seen.append(dict(settings))
-            return Links(store_page="https://store.example/570")
-
-    links = LinkPlugin()
+    links = LinkPlugin(Links(store_page="https://store.example/570"))
     pm = make_pm(steam_x=plugin, links_x=links)
     config = replace(config, notify=[receiver.apprise_url], stores={"steam": {"branches": {"570": "beta"}}},
                      plugins={"links_x": {"own": 1}})
     cycle(db_path, pm, config)
     plugin.catalogue["570"] = 2
     cycle(db_path, pm, config)
-    assert links.seen == [{"branches": {"570": "beta"}, "own": 1}]
+    assert [settings for _, _, settings in links.seen] == [{"branches": {"570": "beta"}, "own": 1}]
