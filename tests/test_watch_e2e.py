@@ -129,11 +129,7 @@ steam_pics = 1
             for appid in range(10, 16):  # every update exactly once
                 assert everything.count(f"Game {appid} (steam)") == 1, everything
 
-            t0 = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(10) == 0
-            assert time.monotonic() - t0 < 2.0
-            out.wait_for("stopped after")
+            _terminate_within_2s(process, out)
             if os.environ.get("SHOW_WATCH_OUTPUT"):
                 print("\n".join(out.lines))
         finally:
@@ -143,6 +139,15 @@ steam_pics = 1
         status = open_db(db_path).execute(
             "SELECT status FROM patchwatch_runs ORDER BY id DESC").fetchone()[0]
         assert status in ("done", "cancelled")
+
+
+def _terminate_within_2s(process, out) -> None:
+    """SIGTERM: watch exits 0 within 2 s and says it stopped."""
+    t0 = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+    assert time.monotonic() - t0 < 2.0
+    out.wait_for("stopped after")
 
 
 def test_idle_steam_cycles_cost_one_request_and_digests_carry_patch_notes(tmp_path: Path, fake_store):
@@ -231,11 +236,7 @@ steam_pics = 0.5
             while cm.count("changes_since") == asked and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.3)  # the check is now waiting for an answer that never comes
-            t0 = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(10) == 0
-            assert time.monotonic() - t0 < 2.0
-            out.wait_for("stopped after")
+            _terminate_within_2s(process, out)
         finally:
             if process.poll() is None:
                 process.kill()
