@@ -3,6 +3,7 @@ Apprise receiver: one digest per cycle, nothing lost while the receiver is down,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -56,14 +58,26 @@ class Output:
                 self._cond.wait(left)
 
 
-def launch(db_path: Path, config: Path, cm: FakeSteamCM) -> tuple[subprocess.Popen, Output]:
-    """`patchwatch watch` in its own process, trusting the fake CM's key."""
+@contextlib.contextmanager
+def watching(db_path: Path, config: Path, cm: FakeSteamCM) -> Iterator[tuple[subprocess.Popen, Output]]:
+    """`patchwatch watch` in its own process, trusting the fake CM's key; killed on the way
+    out if a test left it running."""
     env = {**os.environ, "PATCHWATCH_DB": str(db_path), "PATCHWATCH_CONFIG": str(config),
            "FAKE_CM_KEY": cm.public_key.export_key().decode(), "PYTHONUNBUFFERED": "1"}
     env.pop("PATCHWATCH_DISABLE", None)
     process = subprocess.Popen([sys.executable, "-c", LAUNCH], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    return process, Output(process)
+    try:
+        yield process, Output(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+
+def last_run_status(db_path: Path) -> str:
+    return open_db(db_path).execute(
+        "SELECT status FROM patchwatch_runs ORDER BY id DESC").fetchone()[0]
 
 
 def publish(cm: FakeSteamCM, *appids: int) -> None:
@@ -95,8 +109,7 @@ retry_max = 1
 [watch.interval]
 steam_pics = 1
 """)
-        process, out = launch(db_path, config, cm)
-        try:
+        with watching(db_path, config, cm) as (process, out):
             out.wait_for("steam: 6 new baseline(s)")
             assert receiver.messages == []  # baselines are silent
 
@@ -132,13 +145,7 @@ steam_pics = 1
             _terminate_within_2s(process, out)
             if os.environ.get("SHOW_WATCH_OUTPUT"):
                 print("\n".join(out.lines))
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(5)
-        status = open_db(db_path).execute(
-            "SELECT status FROM patchwatch_runs ORDER BY id DESC").fetchone()[0]
-        assert status in ("done", "cancelled")
+        assert last_run_status(db_path) in ("done", "cancelled")
 
 
 def _terminate_within_2s(process, out) -> None:
@@ -227,8 +234,7 @@ ignore_minimum = true
 [watch.interval]
 steam_pics = 0.5
 """)
-        process, out = launch(db_path, config, cm)
-        try:
+        with watching(db_path, config, cm) as (process, out):
             out.wait_for("steam: 1 new baseline(s)")
             cm.fail("changes_since", ignore=True, times=None)  # the CM stops answering
             asked = cm.count("changes_since")
@@ -237,10 +243,4 @@ steam_pics = 0.5
                 time.sleep(0.05)
             time.sleep(0.3)  # the check is now waiting for an answer that never comes
             _terminate_within_2s(process, out)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(5)
-        status = open_db(db_path).execute(
-            "SELECT status FROM patchwatch_runs ORDER BY id DESC").fetchone()[0]
-        assert status in ("cancelled", "interrupted")
+        assert last_run_status(db_path) in ("cancelled", "interrupted")
