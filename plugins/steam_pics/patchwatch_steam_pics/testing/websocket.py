@@ -94,18 +94,21 @@ class WebSocketPipe:
             self._flush()
 
     # -- websocket -----------------------------------------------------------------------
+    def _next_events(self, when: str = "") -> list[Any]:
+        """Read what the client sent next and the websocket events it completes."""
+        data = self._read_plain()
+        if not data:
+            raise ConnectionResetError(" ".join(("client closed the connection", when)).strip())
+        with self._lock:
+            self._ws.receive_data(data)
+            return list(self._ws.events())
+
     def accept(self) -> str:
         """Complete the websocket upgrade; returns the requested path."""
         from wsproto.events import AcceptConnection, RejectConnection, Request
 
         while True:
-            data = self._read_plain()
-            if not data:
-                raise ConnectionResetError("client closed the connection during the upgrade")
-            with self._lock:
-                self._ws.receive_data(data)
-                events = list(self._ws.events())
-            for event in events:
+            for event in self._next_events("during the upgrade"):
                 if isinstance(event, Request):
                     if event.target != PATH:
                         self._write_plain(self._ws.send(RejectConnection(status_code=404)))
@@ -118,13 +121,7 @@ class WebSocketPipe:
         from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
         while not self._messages:
-            data = self._read_plain()
-            if not data:
-                raise ConnectionResetError("client closed the connection")
-            with self._lock:
-                self._ws.receive_data(data)
-                events = list(self._ws.events())
-            for event in events:
+            for event in self._next_events():
                 if isinstance(event, BytesMessage):
                     self._partial += event.data
                     if event.message_finished:
