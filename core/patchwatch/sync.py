@@ -240,10 +240,8 @@ class _Sync:
                 by_store.setdefault(game.store, []).append(game)
         try:
             if no_id:  # reported, never dropped
-                message = "the row has no store_id, and its extra_data names no store id"
-                state.record_unchecked(self.db, no_id, "error", message, run_id)
-                summary.failures += [_failure(g, "error", message) for g in no_id]
-                self.processed += len(no_id)
+                self._unchecked(no_id, "error", "the row has no store_id, and its extra_data "
+                                "names no store id", run_id, summary.failures)
             with state.Heartbeat(self.path, run_id):
                 for store, store_games in by_store.items():
                     if self.cancelled():
@@ -278,9 +276,7 @@ class _Sync:
                     run_id: int, summary: SyncSummary) -> None:
         if not candidates:
             message = f"no plugin installed for store {store!r}"
-            state.record_unchecked(self.db, games, "unsupported", message, run_id)
-            summary.unsupported += [_failure(g, "unsupported", message) for g in games]
-            self.processed += len(games)
+            self._unchecked(games, "unsupported", message, run_id, summary.unsupported)
             self._progress(f"{store}: {message}")
             return
         remaining = games
@@ -305,10 +301,15 @@ class _Sync:
             reasons = "; ".join(f"{p.name}: {p.reason}" for p in summary.plugins
                                 if p.store == store and p.reason)
             message = f"no {store} plugin could check it ({reasons or 'no answer'})"
-            state.record_unchecked(self.db, remaining, "error", message, run_id)
-            summary.failures += [_failure(g, "error", message) for g in remaining]
-            self.processed += len(remaining)
+            self._unchecked(remaining, "error", message, run_id, summary.failures)
             self._progress()
+
+    def _unchecked(self, games: list[Game], status: str, message: str, run_id: int,
+                   report: list[GameFailure]) -> None:
+        """Record and report games no plugin checked (``unsupported`` or ``error``)."""
+        state.record_unchecked(self.db, games, status, message, run_id)
+        report += [_failure(g, status, message) for g in games]
+        self.processed += len(games)
 
     def _try_backend(self, backend: Backend, games: list[Game], run_id: int,
                      report: PluginReport, summary: SyncSummary) -> list[Game]:
