@@ -2,10 +2,10 @@
 
 import pluggy
 
-from .models import Game, Links, Problem, Result, Signal, StoreInfo
+from .models import Game, Links, Problem, Result, Signal, StoreInfo, Unchanged
 
 __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("patchwatch")
 
-__all__ = ["hookimpl", "Game", "Signal", "Problem", "Result", "StoreInfo", "Links", "__version__"]
+__all__ = ["hookimpl", "Game", "Signal", "Problem", "Result", "StoreInfo", "Unchanged", "Links", "__version__"]

@@ -8,7 +8,7 @@ import sqlite3
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import sqlite_utils
 
@@ -64,6 +64,8 @@ def load_games(db: sqlite_utils.Database, stores: Iterable[str] | None = None,
     Games the host marks hidden or removed are left out unless ``include_hidden``. A row
     whose ``store_id`` is empty gets the id its ``extra_data`` holds (see :data:`ID_KEYS`);
     one with no id at all is still returned, with ``store_id`` ``""``, so it can be reported.
+    Read as plain tuples, with each signal's ``detail`` parsed when first used: an
+    unchanged 20,000-game library is read in a fraction of a second.
     """
     title = _title_column(db)
     where, params = _store_clause(stores)
@@ -71,21 +73,81 @@ def load_games(db: sqlite_utils.Database, stores: Iterable[str] | None = None,
         where += _hidden_clause(db)
     signals: dict[Any, dict[str, Signal]] = {}
     if db[SIGNALS].exists():
-        for row in db.query(f"SELECT * FROM {SIGNALS}"):
-            signals.setdefault(row["game_id"], {})[row["kind"]] = signal_from_row(row)
+        for row in _fast_rows(db, f"SELECT game_id, kind, value, version, published_at, "
+                                  f"is_build, detail FROM {SIGNALS}"):
+            game_id, kind, value, version, published_at, is_build, detail = row
+            signals.setdefault(game_id, {})[kind] = Signal(
+                kind, value, version, published_at, bool(is_build), StoredDetail(detail))
     games = []
-    for row in db.query(f"SELECT * FROM games WHERE store IS NOT NULL AND trim(store) != ''"
-                        f"{where} ORDER BY store, id", params):
-        store_id = id_text(row["store_id"]) or _id_from_extra(row.get("extra_data"))
-        games.append(Game(
-            id=row["id"],
-            store=str(row["store"]).strip().lower(),
-            store_id=store_id,
-            title=row.get(title) if title else None,
-            row=row,
-            signals=signals.get(row["id"], {}),
-        ))
+    cursor = _fast_rows(db, f"SELECT * FROM games WHERE store IS NOT NULL AND trim(store) != ''"
+                            f"{where} ORDER BY store, id", params)
+    columns = [d[0] for d in cursor.description]
+    for values in cursor:
+        row = dict(zip(columns, values))
+        store_id = row["store_id"]
+        store_id = store_id.strip() if type(store_id) is str else id_text(store_id)
+        game_id = row["id"]
+        games.append(Game(game_id, str(row["store"]).strip().lower(),
+                          store_id or _id_from_extra(row.get("extra_data")),
+                          row[title] if title else None, row, signals.get(game_id, {})))
     return games
+
+
+def _fast_rows(db: sqlite_utils.Database, sql: str, params: list[Any] | tuple = ()) -> "_Rows":
+    """The rows of ``sql`` decoded by SQLite itself (no Python call per text cell); only
+    when some text is not UTF-8 are they read again with the connection's lenient decoder."""
+    conn = db.conn
+    lenient = conn.text_factory
+    conn.text_factory = str
+    try:
+        cursor = conn.execute(sql, params)
+        rows = cursor.fetchall()
+        return _Rows(cursor.description, rows)
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+    finally:
+        conn.text_factory = lenient
+    cursor = conn.execute(sql, params)
+    return _Rows(cursor.description, cursor.fetchall())
+
+
+class _Rows(list):
+    """Fetched rows with the cursor's ``description``."""
+
+    def __init__(self, description: Any, rows: list[Any]) -> None:
+        super().__init__(rows)
+        self.description = description
+
+
+class StoredDetail(Mapping[str, Any]):
+    """A signal's ``detail`` as stored (JSON text), parsed on first use."""
+
+    __slots__ = ("_text", "_data")
+
+    def __init__(self, text: str | None) -> None:
+        self._text, self._data = text, None
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._data is None:
+            try:
+                data = json.loads(self._text) if self._text else {}
+            except ValueError:  # a damaged row: its value and kind still compare
+                data = {}
+            self._data = data if isinstance(data, dict) else {}
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    def __repr__(self) -> str:
+        return repr(self._parsed())
 
 
 def _id_from_extra(extra: Any) -> str:
@@ -108,14 +170,6 @@ def hidden_count(db: sqlite_utils.Database, stores: Iterable[str] | None = None)
     where, params = _store_clause(stores)
     return db.execute(f"SELECT count(*) FROM games WHERE store IS NOT NULL{where} "
                       f"AND NOT (1{visible})", params).fetchone()[0]
-
-
-def signal_from_row(row: Mapping[str, Any]) -> Signal:
-    return Signal(
-        kind=row["kind"], value=row["value"], version=row["version"],
-        published_at=row["published_at"], is_build=bool(row["is_build"]),
-        detail=json.loads(row["detail"] or "{}"),
-    )
 
 
 def add_game(

@@ -123,6 +123,26 @@ def record_results(
     return outcomes
 
 
+def record_unchanged(db: sqlite_utils.Database, plugin: str, run_id: int, store: str,
+                     kind: str, game_ids: list[int]) -> None:
+    """Stamp the stored ``kind`` signal of each game seen now, and its check ok, in one
+    transaction of two statements (no per-game work in Python)."""
+    now, ids = now_iso(), json.dumps(game_ids)
+    with write(db):
+        db.execute(
+            f"""UPDATE {SIGNALS} SET last_seen = ?, plugin = ?
+                WHERE kind = ? AND game_id IN (SELECT value FROM json_each(?))""",
+            [now, plugin, kind, ids])
+        # "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.
+        db.execute(
+            f"""INSERT INTO {CHECKS} (game_id, store, plugin, status, message, checked_at, run_id)
+                SELECT value, ?, ?, 'ok', NULL, ?, ? FROM json_each(?) WHERE true
+                ON CONFLICT (game_id) DO UPDATE SET
+                    store = excluded.store, plugin = excluded.plugin, status = 'ok',
+                    message = NULL, checked_at = excluded.checked_at, run_id = excluded.run_id""",
+            [store, plugin, now, run_id, ids])
+
+
 def _record_builds(db: sqlite_utils.Database, builds: list[tuple[Game, Signal]],
                    outcomes: list[Outcome]) -> None:
     """Write new builds into the host's tables (see :mod:`patchwatch.host`)."""

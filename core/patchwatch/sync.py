@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 import queue
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,7 +19,7 @@ from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
 from .library import hidden_count, load_games, now_iso
-from .models import BadAnswer, Game, Result, brief_repr, checked_result
+from .models import BadAnswer, Game, Result, Unchanged, brief_repr, checked_claim, checked_result
 from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
 from .state import UpdateRecord
 
@@ -117,7 +116,14 @@ class SyncSummary:
         return {p.name: p.answered for p in self.plugins if p.answered}
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every nested value is a flat dataclass: one level of copying (asdict's deep
+        # recursion cost more than the rest of an unchanged sync with many failures).
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in data.items():
+            if isinstance(value, list):
+                data[key] = [dict(vars(item)) for item in value]
+            elif isinstance(value, dict):
+                data[key] = dict(value)
         data["updated"] = len(self.updated)
         data["changed_not_build"] = len(self.updates) - len(self.updated)
         data["failed"] = len(self.failures)
@@ -335,7 +341,7 @@ class _Sync:
             report.status, report.reason = "unavailable", reason
             self._fail(name, f"unavailable: {reason}", fingerprint)
             return games
-        plugin_state = copy.deepcopy(health.state or {})
+        plugin_state = health.state or {}  # freshly read from the database: the plugin's own
         answered: set[int] = set()
         status, error = self._stream(name, games, settings, plugin_state, run_id, answered,
                                      report, summary)
@@ -424,6 +430,7 @@ class _Sync:
         worker = threading.Thread(target=produce, name=f"patchwatch-{name}-check", daemon=True)
         worker.start()
         batch: list[tuple[Game, Any]] = []
+        claims: list[tuple[str, list[Game]]] = []
         last_flush = last_answer = time.monotonic()
         status, error = "ok", None
         try:
@@ -443,26 +450,33 @@ class _Sync:
                     kind, payload = "tick", None
                 if kind == "answer":
                     last_answer = time.monotonic()
-                    checked = self._validate(name, payload, by_id, answered, report)
-                    if checked is not None:
-                        batch.append(checked)
-                        answered.add(checked[0].id)
+                    if isinstance(payload, Unchanged):
+                        claim = self._claim(payload, by_id, answered, report)
+                        if claim is not None:
+                            claims.append(claim)
+                            answered.update(g.id for g in claim[1])
+                    else:
+                        checked = self._validate(name, payload, by_id, answered, report)
+                        if checked is not None:
+                            batch.append(checked)
+                            answered.add(checked[0].id)
                 elif kind == "error":
                     status = "failed"
                     error = f"{type(payload).__name__}: {payload}"
                     break
                 elif kind == "done":
                     break
-                if batch and (len(batch) >= FLUSH_EVERY
-                              or time.monotonic() - last_flush >= FLUSH_SECONDS):
+                if claims or (batch and (len(batch) >= FLUSH_EVERY
+                                         or time.monotonic() - last_flush >= FLUSH_SECONDS)):
                     pending, batch, last_flush = batch, [], time.monotonic()
-                    self._flush(name, pending, run_id, report, summary)
+                    pending_claims, claims = claims, []
+                    self._flush(name, pending, run_id, report, summary, pending_claims)
         finally:
             stop.set()
             if worker.is_alive():  # given up (timeout, cancel, Ctrl-C): release its HTTP waits
                 http.controls(name).give_up()
-            if batch:  # also on Ctrl-C: what was fetched is saved
-                self._flush(name, batch, run_id, report, summary)
+            if batch or claims:  # also on Ctrl-C: what was fetched is saved
+                self._flush(name, batch, run_id, report, summary, claims)
         return status, error
 
     def _validate(self, name: str, pair: Any, by_id: dict[int, Game],
@@ -488,6 +502,32 @@ class _Sync:
             self._malformed(report, f"{game.store}:{game.store_id}: {exc}")
             return None
 
+    def _claim(self, claim: Unchanged, by_id: dict[int, Game], answered: set[int],
+               report: PluginReport) -> tuple[str, list[Game]] | None:
+        """The games an :class:`Unchanged` covers: those asked about, not yet answered,
+        whose stored signals hold its kind. Naming a game without that signal is malformed
+        (that game goes to the next plugin); others not asked about are ignored."""
+        try:
+            kind, ids = checked_claim(claim, len(by_id))
+        except BadAnswer as exc:
+            self._malformed(report, str(exc))
+            return None
+        games: dict[int, Game] = {}
+        missing: list[Game] = []
+        for game_id in ids:
+            game = by_id.get(game_id)
+            if game is None or game_id in answered or game_id in games:
+                continue
+            if kind in game.signals:
+                games[game_id] = game
+            else:
+                missing.append(game)
+        if missing:
+            first = missing[0]
+            self._malformed(report, f"Unchanged({kind!r}) names {len(missing)} game(s) with no "
+                                    f"stored {kind} signal, such as {first.store}:{first.store_id}")
+        return (kind, list(games.values())) if games else None
+
     @staticmethod
     def _malformed(report: PluginReport, message: str) -> None:
         report.malformed += 1
@@ -495,7 +535,15 @@ class _Sync:
             report.reason = f"gave a malformed answer ({message})"
 
     def _flush(self, name: str, batch: list[tuple[Game, Any]], run_id: int,
-               report: PluginReport, summary: SyncSummary) -> None:
+               report: PluginReport, summary: SyncSummary,
+               claims: list[tuple[str, list[Game]]] = ()) -> None:
+        for kind, games in claims:
+            state.record_unchanged(self.db, name, run_id, games[0].store, kind,
+                                   [g.id for g in games])
+            report.signals += len(games)
+            summary.checked += len(games)
+            summary.unchanged += len(games)
+            self.processed += len(games)
         for outcome in state.record_results(self.db, name, run_id, batch):
             if outcome.kind == "problem":
                 report.problems += 1

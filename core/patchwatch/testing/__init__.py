@@ -5,7 +5,9 @@ Installed with patchwatch as a pytest plugin: the ``fake_store`` fixture gives a
 an empty database so installed plugins never leak into a test.
 """
 
+from .answers import each_answer, read_answers
 from .example import ExamplePlugin
 from .http import MALFORMED, FakeStoreServer, Request, Response, closed_port, gzip_bomb
 
-__all__ = ["ExamplePlugin", "FakeStoreServer", "Request", "Response", "MALFORMED", "closed_port", "gzip_bomb"]
+__all__ = ["ExamplePlugin", "FakeStoreServer", "Request", "Response", "MALFORMED", "closed_port", "gzip_bomb",
+           "each_answer", "read_answers"]

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-from patchwatch import Game, Problem, Result, Signal
+from patchwatch import Game, Problem, Result, Signal, Unchanged
 
 from . import pics
 from .servers import ServerList
@@ -81,19 +81,34 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
                    if appid not in changes.apps and (appid in known or appid in denied or appid in silent)}
 
     todo: list[int] = []
+    kept: set[int] = set()
+    unchanged: dict[str, list[int]] = collections.defaultdict(list)
     for appid, app_games in by_app.items():
         if appid in answered:
             continue
         if appid in trusted:
             if appid in denied or appid in silent:
                 continue  # still refused (or unanswered): left to the next Steam plugin, as last time
-            result = _last_answer(app_games, config.branch(appid), problems.get(appid))
-            if result is not None:
-                answered[appid] = result
-                for game in app_games:
-                    yield game.id, result
-                continue
+            branch = config.branch(appid)
+            problem = problems.get(appid)
+            if problem is None:
+                kind = pics.signal_kind(branch)
+                if all(kind in game.signals for game in app_games):
+                    # The core holds this app's build on the tracked branch and Steam says
+                    # nothing changed since: one Unchanged for them all, no per-game answer.
+                    kept.add(appid)
+                    unchanged[kind] += [game.id for game in app_games]
+                    continue
+            else:
+                result = _last_answer(app_games, branch, problem)
+                if result is not None:
+                    answered[appid] = result
+                    for game in app_games:
+                        yield game.id, result
+                    continue
         todo.append(appid)
+    for kind, game_ids in unchanged.items():
+        yield Unchanged(kind, game_ids)
 
     change_of: dict[int, int] = {}
     for batch, fetched in _fetch_all(session, config, todo, tokens):
@@ -121,6 +136,7 @@ def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any])
     denied = {a: c for a, c in denied.items() if a in here or not (full or a in changes.apps)}
     silent = {a: c for a, c in silent.items() if a in here or not (full or a in changes.apps)}
     problems = {a: p for a, p in problems.items() if a in known or (a in trusted and a in answered)}
+    known |= kept
     for appid, result in answered.items():
         if isinstance(result, Signal) or result.status in ("not_found", "hidden"):
             known.add(appid)

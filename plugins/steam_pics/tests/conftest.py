@@ -7,6 +7,7 @@ from typing import Any, Iterator
 import pytest
 
 from patchwatch import Game, Result, Signal
+from patchwatch.testing import each_answer
 from patchwatch_steam_pics import check_updates_bulk
 from patchwatch_steam_pics.session import close_sessions
 from patchwatch_steam_pics.testing import FakeSteamCM
@@ -48,7 +49,7 @@ class MiniCore:
         games = [Game(id=g.id, store=g.store, store_id=g.store_id, signals=dict(self.signals.get(g.id, {})))
                  for g in self.games]
         self.results = {}
-        for game_id, result in check_updates_bulk(games, settings, self.state):
+        for game_id, result in each_answer(games, check_updates_bulk(games, settings, self.state)):
             assert game_id not in self.results, f"game {game_id} answered twice"
             self.results[game_id] = result
             if isinstance(result, Signal):

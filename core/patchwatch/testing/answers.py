@@ -1,0 +1,43 @@
+"""What the core makes of a plugin's answers, for plugin tests without a database."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from ..models import Game, Result, Unchanged, checked_claim, checked_result
+
+
+def each_answer(games: Iterable[Game], answers: Iterable[Any]) -> Iterator[tuple[int, Result]]:
+    """``(game.id, result)`` for each answer of ``check_updates_bulk``, as it arrives.
+
+    An :class:`~patchwatch.Unchanged` gives each game it names its stored signal of that
+    kind, as the core records it. Fails (``AssertionError``) on what the core refuses: an
+    answer for a game that was not asked about, a second answer for one game, a malformed
+    result, an ``Unchanged`` naming a game without that signal.
+    """
+    by_id = {game.id: game for game in games}
+    seen: set[int] = set()
+
+    def answer(game_id: Any, result: Result) -> tuple[int, Result]:
+        assert game_id in by_id, f"answer for game {game_id!r}, which was not asked about"
+        assert game_id not in seen, f"game {game_id} answered twice"
+        seen.add(game_id)
+        return game_id, result
+
+    for item in answers:
+        if isinstance(item, Unchanged):
+            kind, ids = checked_claim(item, len(by_id))
+            for game_id in ids:
+                signal = by_id[game_id].signals.get(kind) if game_id in by_id else None
+                assert signal is not None or game_id not in by_id, \
+                    f"Unchanged({kind!r}) names game {game_id}, which has no stored {kind} signal"
+                yield answer(game_id, signal)
+        else:
+            game_id, result = item
+            yield answer(game_id, checked_result(result))
+
+
+def read_answers(games: Iterable[Game], answers: Iterable[Any]) -> dict[int, Result]:
+    """All answers of ``check_updates_bulk`` by game id (see :func:`each_answer`)."""
+    games = list(games)
+    return dict(each_answer(games, answers))
