@@ -2,9 +2,13 @@
 
     uv run python bench/core.py --games 2000 --json
 
-Runs a first sync (all baselines), a second with every game unchanged, and a third where
-``--changed`` games have a new build, against an in-process example plugin. The last line
-is a JSON object with the three durations in seconds.
+Against an in-process example plugin: a first sync (all baselines); a second with every
+game unchanged, answered one pair per game (``unchanged_s``, a plugin with no change feed);
+a third answered with one ``Unchanged`` (``unchanged_bulk_s``, a plugin with a change feed,
+as steam_pics); a fourth where ``--changed`` games have a new build and the rest are named
+in one ``Unchanged`` (``changed_s``). ``read_library_s`` is reading the library with its
+signals alone, the part of an unchanged sync that still grows with the library. The last
+line is a JSON object with the durations in seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from patchwatch.config import Config
 from patchwatch.db import open_db
-from patchwatch.library import add_games
+from patchwatch.library import add_games, load_games
 from patchwatch.plugins import new_plugin_manager
 from patchwatch.sync import sync_library
 from patchwatch.testing import ExamplePlugin
@@ -37,7 +41,8 @@ def main() -> None:
         plugin = ExamplePlugin(catalogue={str(i): i for i in range(1, args.games + 1)})
         pm, config = new_plugin_manager({"example": plugin}), Config(env={})
         timings = {}
-        for label in ("baseline_s", "unchanged_s", "changed_s"):
+        for label in ("baseline_s", "unchanged_s", "unchanged_bulk_s", "changed_s"):
+            plugin.bulk_unchanged = label in ("unchanged_bulk_s", "changed_s")
             if label == "changed_s":
                 for i in range(1, args.changed + 1):
                     plugin.catalogue[str(i)] += 1_000_000
@@ -48,6 +53,12 @@ def main() -> None:
                 print(f"{label}: {timings[label]} s ({summary.checked} checked, "
                       f"{len(summary.updated)} updated)")
         assert len(summary.updated) == args.changed
+        assert summary.unchanged == args.games - args.changed
+        db = open_db(path)
+        started = time.perf_counter()
+        load_games(db)
+        timings["read_library_s"] = round(time.perf_counter() - started, 3)
+        db.close()
     print(json.dumps({"games": args.games, "changed": args.changed, **timings}))
 
 

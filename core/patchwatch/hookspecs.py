@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import pluggy
 
-from .models import Game, Links, Result, Signal, StoreInfo
+from .models import Game, Links, Result, Signal, StoreInfo, Unchanged
 
 hookspec = pluggy.HookspecMarker("patchwatch")
 
@@ -49,7 +49,7 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
 @hookspec
 def check_updates_bulk(
     games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]
-) -> Iterable[tuple[int, Result]]:
+) -> Iterable[tuple[int, Result] | Unchanged]:
     """Check many games of your store at once.
 
     ``games`` all belong to your store; each carries ``signals``, the last signal the core
@@ -65,6 +65,12 @@ def check_updates_bulk(
     nothing already fetched. A game you do not answer goes to the next plugin for the
     store; raising stops you there and sends the remaining games on too. Never touch the
     database: the core compares signals and records updates.
+
+    When the store tells you which games changed (a change feed, a cursor), say the rest
+    with one :class:`Unchanged` (``yield Unchanged("buildid", [g.id for g in same])``),
+    yielded on its own: each game it names keeps its stored signal of that kind, stamped
+    seen, at the cost of two SQL statements for the lot. Name only games whose ``signals``
+    hold that kind. ``patchwatch.testing.read_answers`` reads your answers as the core does.
 
     Every answer is checked at the boundary: a pair that is not ``(game.id, result)``, or a
     result whose fields are not what :class:`Signal` / :class:`Problem` declare (``detail``

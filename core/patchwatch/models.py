@@ -84,8 +84,8 @@ class Unchanged:
 
     kind: str
     """The signal kind the claim is about (``buildid``)."""
-    games: Collection[int]
-    """``Game.id`` of each game it covers."""
+    games: Collection[int | str]
+    """``Game.id`` of each game it covers (a list, tuple or set)."""
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ def checked_claim(claim: Unchanged, limit: int) -> tuple[str, list[int]]:
     except RuntimeError as exc:  # a set the plugin changed meanwhile
         raise BadAnswer(f"Unchanged.games cannot be read ({exc})") from None
     for game_id in ids:
-        if type(game_id) is not int:
-            raise BadAnswer(f"Unchanged.games must hold Game.id numbers, got {brief_repr(game_id)}")
+        if type(game_id) not in (int, str):  # a host's primary key may be text
+            raise BadAnswer(f"Unchanged.games must hold Game.id values, got {brief_repr(game_id)}")
     return kind, ids
 
 

@@ -124,7 +124,7 @@ def record_results(
 
 
 def record_unchanged(db: sqlite_utils.Database, plugin: str, run_id: int, store: str,
-                     kind: str, game_ids: list[int]) -> None:
+                     kind: str, game_ids: list[int | str]) -> None:
     """Stamp the stored ``kind`` signal of each game seen now, and its check ok, in one
     transaction of two statements (no per-game work in Python)."""
     now, ids = now_iso(), json.dumps(game_ids)

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from ..models import Game, Problem, Signal, StoreInfo
+from ..models import Game, Problem, Signal, StoreInfo, Unchanged
 from .. import hookimpl  # noqa: E402
 
 
@@ -27,6 +27,9 @@ class ExamplePlugin:
         self.release = threading.Event()
         self.delay = 0.0
         """Seconds to wait before each answer (a slow store)."""
+        self.bulk_unchanged = False
+        """Answer every game whose stored signal still matches the catalogue with one
+        :class:`~patchwatch.Unchanged`, as a plugin with a change feed does."""
 
     @hookimpl
     def store_info(self) -> StoreInfo:
@@ -43,6 +46,7 @@ class ExamplePlugin:
     def check_updates_bulk(self, games: list[Game], state: dict):
         self.calls.append([g.store_id for g in games])
         state["calls"] = state.get("calls", 0) + 1
+        unchanged: list[Any] = []
         for n, game in enumerate(games):
             if self.raise_after is not None and n >= self.raise_after:
                 raise ConnectionError("connection dropped")
@@ -54,6 +58,11 @@ class ExamplePlugin:
             if game.store_id in self.skip:
                 continue
             value = self.catalogue.get(game.store_id)
+            stored = game.signals.get(self.kind)
+            if self.bulk_unchanged and value is not None and stored is not None \
+                    and stored.value == str(value):
+                unchanged.append(game.id)
+                continue
             if value is None:
                 yield game.id, Problem(f"unknown id {game.store_id}", status="not_found")
             elif isinstance(value, Problem):
@@ -61,3 +70,5 @@ class ExamplePlugin:
             else:
                 yield game.id, Signal(self.kind, str(value), version=f"v{value}",
                                       is_build=self.is_build)
+        if unchanged:
+            yield Unchanged(self.kind, unchanged)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from patchwatch import Game, Result, StoreInfo, hookimpl
+from patchwatch import Game, Result, StoreInfo, Unchanged, hookimpl
 
 PRIORITY = 100
 
@@ -43,7 +43,7 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
 
 @hookimpl
 def check_updates_bulk(games: list[Game], settings: Mapping[str, Any],
-                       state: dict[str, Any]) -> Iterable[tuple[int, Result]]:
+                       state: dict[str, Any]) -> Iterable[tuple[int, Result] | Unchanged]:
     from .check import check
 
     return check(games, settings, state)

@@ -15,8 +15,9 @@
 - ``silent``: the same for apps whose token Steam neither granted nor refused; they are
   asked about again on the next full pass too.
 
-An app is fetched again when it is not known, changed since the cursor, or its last
-recorded signal is not for the branch now tracked. When the cursor is too old for Steam
+An app is fetched again when it is not known, changed since the cursor, or the core holds
+no signal of the kind now tracked (``buildid`` or ``buildid@<branch>``); the others are
+named in one :class:`~patchwatch.Unchanged` per kind, or get their remembered problem. When the cursor is too old for Steam
 (a full pass), a metadata-only pass gives every app's change number and only apps whose
 number moved since their last answer are fetched. The cursor and ``known`` move only when
 the whole check finished, so an interrupted check loses nothing.
@@ -39,7 +40,8 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
-def check(games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]) -> Iterator[tuple[int, Result]]:
+def check(games: list[Game], settings: Mapping[str, Any],
+          state: dict[str, Any]) -> Iterator[tuple[int, Result] | Unchanged]:
     config = Settings.from_mapping(settings)
     session = session_for(config)
     session.adopt(ServerList.from_state(state.get("cm_list")))

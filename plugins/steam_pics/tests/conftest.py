@@ -44,17 +44,24 @@ class MiniCore:
         self.signals: dict[int, dict[str, Signal]] = {}
         self.state: dict[str, Any] = {}
         self.results: dict[int, Result] = {}
+        self.raw: list[Any] = []
 
     def sync(self, settings: dict[str, Any]) -> dict[int, Result]:
         games = [Game(id=g.id, store=g.store, store_id=g.store_id, signals=dict(self.signals.get(g.id, {})))
                  for g in self.games]
-        self.results = {}
-        for game_id, result in each_answer(games, check_updates_bulk(games, settings, self.state)):
+        self.results, self.raw = {}, []
+        for game_id, result in each_answer(games, self._tap(check_updates_bulk(games, settings, self.state))):
             assert game_id not in self.results, f"game {game_id} answered twice"
             self.results[game_id] = result
             if isinstance(result, Signal):
                 self.signals.setdefault(game_id, {})[result.kind] = result
         return self.results
+
+    def _tap(self, answers: Any) -> Iterator[Any]:
+        """The plugin's answers as it gave them (pairs and Unchanged) kept in ``raw``."""
+        for answer in answers:
+            self.raw.append(answer)
+            yield answer
 
     def build(self, game_id: int, kind: str = "buildid") -> str | None:
         signal = self.signals.get(game_id, {}).get(kind)

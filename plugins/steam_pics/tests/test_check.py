@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from patchwatch import Problem, Signal
+from patchwatch import Problem, Signal, Unchanged
 from patchwatch_steam_pics.session import PicsError
 from patchwatch_steam_pics.testing import FakeBranch, FakeSteamCM
 
@@ -155,6 +155,21 @@ def test_incremental_sync_with_nothing_changed_is_one_request(steam_cm: FakeStea
     assert [r.kind for r in steam_cm.received] == ["changes_since"]
     assert steam_cm.requests("changes_since")[0].since_change_number == core.state["change_number"]
     assert second == first
+    assert core.raw == [Unchanged("buildid", [1, 2, 3, 4])]  # one claim, no answer per game
+
+
+def test_known_app_the_core_holds_no_build_for_is_fetched_again(steam_cm: FakeSteamCM, settings: dict,
+                                                               mini_core: type) -> None:
+    """The host deleted and re-added a game: Steam's change list says nothing moved, but the
+    core has no build for the new row, so claiming it unchanged would leave it without one."""
+    core = mini_core(10, 20, 30)
+    core.sync(settings)
+    core.signals.pop(2)
+    steam_cm.reset_records()
+    core.sync(settings)
+    assert steam_cm.requested_appids() == [20]
+    assert core.raw[0] == Unchanged("buildid", [1, 3])
+    assert core.build(2) == str(steam_cm.catalogue.apps[20].branches["public"].buildid)
 
 
 def test_incremental_sync_fetches_only_changed_library_apps(steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
