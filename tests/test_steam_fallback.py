@@ -95,3 +95,31 @@ def test_logon_refused_falls_back_quickly(steam):
     summary = sync_library(db, pm=pm(), config=config_for(cm.server, web))
     pics = summary.plugins[0]
     assert pics.status == "unavailable" and summary.served_by() == {"steam_http": 3}
+
+
+def test_token_app_the_mirror_answered_is_not_asked_again_until_its_change_number_moves(steam):
+    """steam_pics cannot see a token app, steam_http reads it from the mirror with the app's
+    PICS change number; while Steam's change list says it did not move, steam_pics names it
+    unchanged and the volunteer mirror is not asked again on every sync."""
+    cm, web, db = steam
+    cm.catalogue.add_app(40, buildid=5004, token=7)  # the fake refuses its token to anonymous
+    web_app = web.catalogue.add(40, buildid=5004)
+    web_app.change_number = cm.catalogue.apps[40].change_number  # one app, one PICS number
+    add_game(db, "steam", "40", "App 40")
+    config = config_for(cm.server, web)
+
+    first = sync_library(db, pm=pm(), config=config)
+    assert first.served_by() == {"steam_pics": 3, "steam_http": 1}
+    assert web.server.count(r"/v1/info/40") == 1
+
+    second = sync_library(db, pm=pm(), config=config)
+    assert second.served_by() == {"steam_pics": 4} and second.unchanged == 4
+    assert web.server.count(r"/v1/info/40") == 1, "the mirror was asked again"
+
+    new = cm.catalogue.publish_build(40)
+    web.catalogue.publish_build(40, buildid=new)
+    web_app.change_number = cm.catalogue.apps[40].change_number
+    third = sync_library(db, pm=pm(), config=config)
+    assert [(u.store_id, u.new_value, u.plugin) for u in third.updated] == [
+        ("40", str(new), "steam_http")]
+    assert web.server.count(r"/v1/info/40") == 2

@@ -11,7 +11,9 @@
   week, and whenever the directory cannot be reached);
 - ``denied``: ``{appid: change number}`` of apps whose access token Steam refused to the
   anonymous account; they are left unanswered (the next Steam plugin gets them) and not
-  asked about again until their change number moves;
+  asked about again until their change number moves. Once the build the core holds for one
+  was read at that change number (steam_http keeps the mirror's), it is named unchanged, so
+  the next plugin is not asked again either;
 - ``silent``: the same for apps whose token Steam neither granted nor refused; they are
   asked about again on the next full pass too.
 
@@ -89,12 +91,18 @@ def check(games: list[Game], settings: Mapping[str, Any],
         if appid in answered:
             continue
         if appid in trusted:
-            if appid in denied or appid in silent:
-                continue  # still refused (or unanswered): left to the next Steam plugin, as last time
             branch = config.branch(appid)
+            kind = pics.signal_kind(branch)
+            if appid in denied or appid in silent:
+                # Still refused (or unanswered): the next Steam plugin's, as last time. If the
+                # build the core holds was read at the change number the app still has (the
+                # mirror's `_change_number`), it stands: say so, and nobody asks again.
+                seen_at = denied.get(appid, silent.get(appid))
+                if all(_change_number(game.signals.get(kind)) == seen_at for game in app_games):
+                    unchanged[kind] += [game.id for game in app_games]
+                continue
             problem = problems.get(appid)
             if problem is None:
-                kind = pics.signal_kind(branch)
                 if all(kind in game.signals for game in app_games):
                     # The core holds this app's build on the tracked branch and Steam says
                     # nothing changed since: one Unchanged for them all, no per-game answer.
@@ -163,10 +171,14 @@ def _prior_change(appid: int, games: list[Game], branch: str, problems: dict[int
     problem = problems.get(appid)
     if problem is not None:
         return int(problem[3]) if len(problem) > 3 and problem[2] == branch and problem[3] else None
-    last = _last_answer(games, branch, None)
-    if isinstance(last, Signal) and isinstance(last.detail, Mapping):
+    return _change_number(_last_answer(games, branch, None))
+
+
+def _change_number(signal: Any) -> int | None:
+    """The PICS change number a stored signal was read at (None: it does not say)."""
+    if isinstance(signal, Signal) and isinstance(signal.detail, Mapping):
         try:
-            return int(last.detail["change_number"])
+            return int(signal.detail["change_number"])
         except (TypeError, ValueError, KeyError):
             return None
     return None

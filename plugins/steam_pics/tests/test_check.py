@@ -91,6 +91,29 @@ def test_app_whose_token_is_denied_is_left_to_the_next_plugin(steam_cm: FakeStea
     assert core.state["denied"] == {}  # ... until its change number moves
 
 
+def test_denied_app_the_next_plugin_read_at_its_change_number_is_named_unchanged(
+        steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
+    """steam_http answered a token app from the mirror, whose answer carries the app's PICS
+    change number: while that number does not move, the build stands and nobody asks again."""
+    steam_cm.catalogue.add_app(80, token=5)
+    core = mini_core(80, 10)
+    core.sync(settings)
+    seen_at = steam_cm.catalogue.apps[80].change_number
+    core.signals[1] = {"buildid": Signal("buildid", "700", detail={"source": "mirror", "branch": "public",
+                                                                   "change_number": seen_at})}
+    steam_cm.reset_records()
+    core.sync(settings)
+    assert core.raw == [Unchanged("buildid", [1, 2])] and core.results[1].value == "700"
+    assert [r.kind for r in steam_cm.received] == ["changes_since"]
+    core.signals[1] = {"buildid": Signal("buildid", "700", detail={"change_number": seen_at - 1})}
+    assert list(core.sync(settings)) == [2]  # read before the app's last change: asked again
+    core.signals[1] = {"buildid": Signal("buildid", "700", detail={"change_number": seen_at})}
+    steam_cm.catalogue.publish_build(80)
+    steam_cm.reset_records()
+    assert list(core.sync(settings)) == [2]  # its number moved: fetched, still denied, left over
+    assert steam_cm.requested_appids() == [80]
+
+
 def test_token_neither_granted_nor_denied_is_asked_again_on_the_next_full_pass(
         steam_cm: FakeSteamCM, settings: dict, mini_core: type) -> None:
     steam_cm.catalogue.add_app(81, token=6, token_answer="silent")
