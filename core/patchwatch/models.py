@@ -76,8 +76,8 @@ class Unchanged:
     """Games whose store data did not change since the signal of ``kind`` the core holds.
 
     Yielded on its own (not in a pair) by ``check_updates_bulk`` instead of one answer per
-    game: the core keeps each game's stored signal of ``kind`` and stamps it seen, all in
-    one statement, so an unchanged library costs about the same at 200 games as at 20,000.
+    game: the core keeps each game's stored signal of ``kind`` and stamps it seen, in two
+    SQL statements for the lot, with no per-game work in Python.
     Name only games whose ``signals`` hold ``kind``; any other is refused as malformed and
     goes to the next plugin.
     """
@@ -136,7 +136,7 @@ def checked_result(result: Any) -> Result:
     )
 
 
-def checked_claim(claim: Unchanged, limit: int) -> tuple[str, list[int]]:
+def checked_claim(claim: Unchanged, limit: int) -> tuple[str, list[int | str]]:
     """The kind and game ids of an :class:`Unchanged`, checked like any answer; at most
     ``limit`` ids (the games the plugin was given)."""
     kind = _text(claim, "kind", required=True)

@@ -536,7 +536,8 @@ class _Sync:
 
     def _flush(self, name: str, batch: list[tuple[Game, Any]], run_id: int,
                report: PluginReport, summary: SyncSummary,
-               claims: list[tuple[str, list[Game]]] = ()) -> None:
+               claims: list[tuple[str, list[Game]]]) -> None:
+        """Record a batch of answers and the games named unchanged since the last flush."""
         for kind, games in claims:
             state.record_unchanged(self.db, name, run_id, games[0].store, kind,
                                    [g.id for g in games])

@@ -11,9 +11,10 @@ def each_answer(games: Iterable[Game], answers: Iterable[Any]) -> Iterator[tuple
     """``(game.id, result)`` for each answer of ``check_updates_bulk``, as it arrives.
 
     An :class:`~patchwatch.Unchanged` gives each game it names its stored signal of that
-    kind, as the core records it. Fails (``AssertionError``) on what the core refuses: an
-    answer for a game that was not asked about, a second answer for one game, a malformed
-    result, an ``Unchanged`` naming a game without that signal.
+    kind, as the core records it. Fails on what the core refuses or ignores: ``AssertionError`` for an
+    answer for a game that was not asked about, a second answer for one game, or an
+    ``Unchanged`` naming a game without that signal; ``patchwatch.models.BadAnswer`` for a
+    malformed result or ``Unchanged``.
     """
     by_id = {game.id: game for game in games}
     seen: set[int] = set()
@@ -28,8 +29,9 @@ def each_answer(games: Iterable[Game], answers: Iterable[Any]) -> Iterator[tuple
         if isinstance(item, Unchanged):
             kind, ids = checked_claim(item, len(by_id))
             for game_id in ids:
-                signal = by_id[game_id].signals.get(kind) if game_id in by_id else None
-                assert signal is not None or game_id not in by_id, \
+                assert game_id in by_id, f"Unchanged names game {game_id!r}, which was not asked about"
+                signal = by_id[game_id].signals.get(kind)
+                assert signal is not None, \
                     f"Unchanged({kind!r}) names game {game_id}, which has no stored {kind} signal"
                 yield answer(game_id, signal)
         else:
