@@ -149,20 +149,21 @@ def test_games_stamped_before_a_cancel_are_skipped_when_the_next_sync_resumes(db
     one, two, three = add(db_path, 1, 2, 3)
     sync_library(db_path, pm=make_pm(p=ExamplePlugin(catalogue={"1": 1, "2": 2, "3": 3})),
                  config=config)
-    cancel, stamped = threading.Event(), threading.Event()
+    cancel, stamped, release = threading.Event(), threading.Event(), threading.Event()
     offered: list[list[int]] = []
 
     def script(games):
         offered.append([g.id for g in games])
         yield Unchanged("buildid", [one, two])
         stamped.set()
-        cancel.wait(5)  # the host cancels while the plugin works on game 3
+        release.wait(5)  # the host cancels while the plugin works on game 3
         yield three, Signal("buildid", "3")
 
     claims = Claims()
     claims.script = script
     threading.Thread(target=lambda: (stamped.wait(5), cancel.set()), daemon=True).start()
     first = sync_library(db_path, pm=make_pm(claims=claims), config=config, cancel=cancel)
+    release.set()
     assert first.cancelled and first.unchanged == 2
     claims.script = lambda games: (offered.append([g.id for g in games]) or
                                    [(g.id, Signal("buildid", g.store_id)) for g in games])
