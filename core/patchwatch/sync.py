@@ -431,20 +431,6 @@ class _Sync:
         worker.start()
         batch: list[tuple[Game, Any]] = []
         claims: list[tuple[str, list[Game]]] = []
-
-        def take(payload: Any) -> None:
-            """Check one answer (a pair or an Unchanged) and queue it for recording."""
-            if isinstance(payload, Unchanged):
-                claim = self._claim(payload, by_id, answered, report)
-                if claim is not None:
-                    claims.append(claim)
-                    answered.update(g.id for g in claim[1])
-                return
-            checked = self._validate(name, payload, by_id, answered, report)
-            if checked is not None:
-                batch.append(checked)
-                answered.add(checked[0].id)
-
         last_flush = last_answer = time.monotonic()
         status, error = "ok", None
         try:
@@ -464,7 +450,16 @@ class _Sync:
                     kind, payload = "tick", None
                 if kind == "answer":
                     last_answer = time.monotonic()
-                    take(payload)
+                    if isinstance(payload, Unchanged):
+                        claim = self._claim(payload, by_id, answered, report)
+                        if claim is not None:
+                            claims.append(claim)
+                            answered.update(g.id for g in claim[1])
+                    else:
+                        checked = self._validate(name, payload, by_id, answered, report)
+                        if checked is not None:
+                            batch.append(checked)
+                            answered.add(checked[0].id)
                 elif kind == "error":
                     status = "failed"
                     error = f"{type(payload).__name__}: {payload}"
@@ -480,13 +475,6 @@ class _Sync:
             stop.set()
             if worker.is_alive():  # given up (timeout, cancel, Ctrl-C): release its HTTP waits
                 http.controls(name).give_up()
-            while True:  # answers already handed over when the sync stopped are kept too
-                try:
-                    kind, payload = answers.get_nowait()
-                except queue.Empty:
-                    break
-                if kind == "answer":
-                    take(payload)
             if batch or claims:  # also on Ctrl-C: what was fetched is saved
                 self._flush(name, batch, run_id, report, summary, claims)
         return status, error
