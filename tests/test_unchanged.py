@@ -149,20 +149,23 @@ def test_games_stamped_before_a_cancel_are_skipped_when_the_next_sync_resumes(db
     one, two, three = add(db_path, 1, 2, 3)
     sync_library(db_path, pm=make_pm(p=ExamplePlugin(catalogue={"1": 1, "2": 2, "3": 3})),
                  config=config)
-    cancel, stamped, release = threading.Event(), threading.Event(), threading.Event()
+    cancel, release = threading.Event(), threading.Event()
     offered: list[list[int]] = []
 
     def script(games):
         offered.append([g.id for g in games])
         yield Unchanged("buildid", [one, two])
-        stamped.set()
         release.wait(5)  # the host cancels while the plugin works on game 3
         yield three, Signal("buildid", "3")
 
+    def progress(done, total):  # the host cancels once the claim is recorded (not merely sent)
+        if done >= 2:
+            cancel.set()
+
     claims = Claims()
     claims.script = script
-    threading.Thread(target=lambda: (stamped.wait(5), cancel.set()), daemon=True).start()
-    first = sync_library(db_path, pm=make_pm(claims=claims), config=config, cancel=cancel)
+    first = sync_library(db_path, pm=make_pm(claims=claims), config=config, cancel=cancel,
+                         progress=progress)
     release.set()
     assert first.cancelled and first.unchanged == 2
     claims.script = lambda games: (offered.append([g.id for g in games]) or
