@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from Cryptodome.PublicKey import RSA
-    from steam.core import crypto
+    from patchwatch_steam_pics import channel
 
     import patchwatch_steam_pics
     from patchwatch import Game
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             groups = fake.add_realistic_apps(appids)
             held = fake.warm()
-            crypto.UniverseKey.Public = RSA.import_key(fake.public_key_pem)  # trust the fake's key
+            channel.UNIVERSE_KEY = RSA.import_key(fake.public_key_pem)  # trust the fake's key
             settings = {"cm_servers": fake.server}
             unseen = len(groups["deny"]) + len(groups["silent"])
             result[f"{prefix}app_info_kb_mean"] = round(held / size / 1000, 1)

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from Cryptodome.PublicKey import RSA
-    from steam.core import crypto
+    from patchwatch_steam_pics import channel
 
     import patchwatch_steam_pics
     from patchwatch.config import Config
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, object] = {"games": args.games, "interval_s": args.interval}
     rng = random.Random(11)
     with FakeSteamCM() as cm, NotificationReceiver() as receiver, tempfile.TemporaryDirectory() as tmp:
-        crypto.UniverseKey.Public = cm.public_key  # trust the fake's key
+        channel.UNIVERSE_KEY = cm.public_key  # trust the fake's key
         cm.catalogue.add_apps(appids)
         db_path = Path(tmp) / "watch.db"
         add_games(open_db(db_path), [{"store": "steam", "store_id": str(a), "title": f"App {a}"}

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.timeout(90)
 LAUNCH = """
 import os, sys
 from Cryptodome.PublicKey import RSA
-from steam.core import crypto
-crypto.UniverseKey.Public = RSA.import_key(os.environ["FAKE_CM_KEY"])
+from patchwatch_steam_pics import channel
+channel.UNIVERSE_KEY = RSA.import_key(os.environ["FAKE_CM_KEY"])
 from patchwatch.cli import cli
 sys.exit(cli(["watch"]))
 """

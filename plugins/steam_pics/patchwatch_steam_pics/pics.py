@@ -1,8 +1,8 @@
-"""PICS requests (run inside the session's hub) and reading their answers (any thread)."""
+"""PICS requests (run in the session's worker threads) and reading their answers (any thread)."""
 
 from __future__ import annotations
 
-import re
+import queue
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -10,17 +10,15 @@ from typing import Any, Iterable
 
 from patchwatch import Problem, Signal
 
+from . import keyvalues, messages as m
 from .session import PicsError
 
-# steam.enums.emsg.EMsg values, so this module imports without the steam package loaded.
-CHANGES_SINCE = 8901
-PRODUCT_INFO = 8903
-ACCESS_TOKENS = 8905
-JOB_HEARTBEAT = 123
-DEST_JOB_FAILED = 113
-"""Job-control messages (EMsg.JobHeartbeat / DestJobFailed) aimed at a job's id."""
-_DROPPED = object()
+CHANGES_SINCE = m.PICS_CHANGES_SINCE
+PRODUCT_INFO = m.PICS_PRODUCT_INFO
+ACCESS_TOKENS = m.PICS_ACCESS_TOKEN
 EMSG_NAMES = {CHANGES_SINCE: "changes-since", PRODUCT_INFO: "product-info", ACCESS_TOKENS: "access-token"}
+RESPONSES = {CHANGES_SINCE: m.ChangesSinceResponse, PRODUCT_INFO: m.ProductInfoResponse,
+             ACCESS_TOKENS: m.AccessTokenResponse}
 
 
 @dataclass
@@ -53,11 +51,10 @@ class Fetched:
     """Access tokens obtained on the way (worth keeping for the next sync)."""
 
 
-# -- inside the session's hub ------------------------------------------------------------
+# -- inside the session's worker threads ------------------------------------------------
 
 
-def request(client: Any, emsg: int, fill: dict[str, Any], timeout: float,
-            deadline: float | None = None) -> list[Any]:
+def request(client: Any, emsg: int, body: Any, timeout: float, deadline: float | None = None) -> list[Any]:
     """Send one PICS job and collect every part of its answer (``response_pending``).
 
     Each part (the first one too) must arrive within ``timeout`` seconds of the one before;
@@ -66,58 +63,44 @@ def request(client: Any, emsg: int, fill: dict[str, Any], timeout: float,
     answer may take at most ``deadline`` seconds (default: :func:`deadline_for`) however many
     heartbeats come. A dropped connection fails it as soon as the client notices.
     """
-    import gevent.queue
-    from steam.core.msg import MsgProto
-    from steam.enums import EResult
-    from steam.utils.proto import proto_fill_from_dict
-
-    message = MsgProto(emsg)
-    proto_fill_from_dict(message.body, fill)
     name = EMSG_NAMES.get(emsg, str(emsg))
     deadline = deadline_for(timeout) if deadline is None else deadline
     give_up = time.monotonic() + deadline
     if not client.connected:
         raise PicsError(f"the Steam connection dropped before a {name} request")
-    parts: gevent.queue.Queue = gevent.queue.Queue()
-
-    def dropped(*_: Any) -> None:
-        parts.put(_DROPPED)
-
-    job = client.send_job(message)
-    client.on(job, parts.put)
-    client.on(client.EVENT_DISCONNECTED, dropped)
+    job, parts = client.start_job(emsg, body)
     try:
         bodies: list[Any] = []
         while True:
             wait_for = min(timeout, give_up - time.monotonic())
             try:
                 if wait_for <= 0:
-                    raise gevent.queue.Empty
+                    raise queue.Empty
                 answer = parts.get(timeout=wait_for)
-            except gevent.queue.Empty:
+            except queue.Empty:
                 if time.monotonic() >= give_up - 0.001:
                     raise PicsError(f"no complete {name} answer from Steam within {deadline:g} s") from None
                 which = "next part of the" if bodies else "answer to the"
                 raise PicsError(f"no {which} {name} request from Steam within {timeout:g} s") from None
-            if answer is _DROPPED:
-                reason = getattr(client, "drop_reason", None)
-                raise PicsError(reason or f"the Steam connection dropped during a {name} request")
-            kind = int(answer.msg)
-            if kind == JOB_HEARTBEAT:
+            if answer is None:  # client.DROPPED
+                raise PicsError(client.drop_reason or f"the Steam connection dropped during a {name} request")
+            if answer.emsg == m.JOB_HEARTBEAT:
                 continue  # Steam is still working on it: the wait starts again
-            if kind == DEST_JOB_FAILED:
+            if answer.emsg == m.DEST_JOB_FAILED:
                 raise PicsError(f"Steam failed the {name} request (DestJobFailed)")
-            if kind != emsg + 1:
-                continue  # not an answer to this job (a stale job id reused)
-            eresult = answer.header.eresult
-            if answer.header.HasField("eresult") and eresult != EResult.OK:
-                raise PicsError(f"Steam answered the {name} request with {_eresult_name(eresult)}")
-            bodies.append(answer.body)
-            if not getattr(answer.body, "response_pending", False):
+            if answer.emsg != emsg + 1:
+                continue  # not an answer to this job
+            if answer.eresult is not None and answer.eresult != m.OK:
+                raise PicsError(f"Steam answered the {name} request with {m.eresult_name(answer.eresult)}")
+            try:
+                part = RESPONSES[emsg].FromString(answer.body)
+            except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and kin
+                raise PicsError(f"Steam sent a malformed {name} answer ({exc})") from None
+            bodies.append(part)
+            if not getattr(part, "response_pending", False):
                 return bodies
     finally:
-        client.remove_all_listeners(job)
-        client.remove_listener(client.EVENT_DISCONNECTED, dropped)
+        client.end_job(job)
 
 
 def deadline_for(timeout: float) -> float:
@@ -125,19 +108,9 @@ def deadline_for(timeout: float) -> float:
     return 4 * timeout
 
 
-def _eresult_name(value: int) -> str:
-    from steam.enums import EResult
-
-    try:
-        return EResult(value).name
-    except ValueError:
-        return f"EResult {value}"
-
-
 def changes_since(client: Any, since: int, timeout: float) -> Changes:
-    (body,) = request(client, CHANGES_SINCE, {
-        "since_change_number": since, "send_app_info_changes": True, "send_package_info_changes": False,
-    }, timeout)
+    (body,) = request(client, CHANGES_SINCE, m.ChangesSinceRequest(
+        since_change_number=since, send_app_info_changes=True, send_package_info_changes=False), timeout)
     return Changes(
         current=body.current_change_number,
         force_full=body.force_full_update or body.force_full_app_update,
@@ -146,12 +119,20 @@ def changes_since(client: Any, since: int, timeout: float) -> Changes:
 
 
 def _product_info(client: Any, apps: Iterable[tuple[int, int]], timeout: float, into: Fetched) -> None:
-    fill = {"apps": [{"appid": appid, "access_token": token} for appid, token in apps],
-            "meta_data_only": False, "num_prev_failed": 0, "supports_package_tokens": 1}
-    for body in request(client, PRODUCT_INFO, fill, timeout):
+    for body in request(client, PRODUCT_INFO, _product_request(apps, metadata_only=False), timeout):
         for app in body.apps:
             into.apps[app.appid] = AppEntry(app.appid, app.change_number, app.missing_token, app.buffer)
         into.unknown.update(body.unknown_appids)
+
+
+def _product_request(apps: Iterable[tuple[int, int]], *, metadata_only: bool) -> Any:
+    body = m.ProductInfoRequest(meta_data_only=metadata_only, num_prev_failed=0)
+    for appid, token in apps:
+        if token:
+            body.apps.add(appid=appid, access_token=token)
+        else:
+            body.apps.add(appid=appid)
+    return body
 
 
 def fetch(client: Any, appids: list[int], tokens: dict[int, int], timeout: float) -> Fetched:
@@ -161,7 +142,7 @@ def fetch(client: Any, appids: list[int], tokens: dict[int, int], timeout: float
     missing = [appid for appid, entry in result.apps.items() if entry.missing_token]
     if not missing:
         return result
-    (answer,) = request(client, ACCESS_TOKENS, {"appids": missing, "packageids": []}, timeout)
+    (answer,) = request(client, ACCESS_TOKENS, m.AccessTokenRequest(appids=missing), timeout)
     granted = {t.appid: t.access_token for t in answer.app_access_tokens if t.access_token}
     result.denied = set(answer.app_denied_tokens) & set(missing)
     result.unanswered = set(missing) - set(granted) - result.denied
@@ -186,9 +167,8 @@ class Metadata:
 def metadata(client: Any, appids: list[int], tokens: dict[int, int], timeout: float) -> Metadata:
     """Each app's current change number (``meta_data_only``), as SteamDB's full runs ask."""
     result = Metadata()
-    fill = {"apps": [{"appid": appid, "access_token": tokens.get(appid, 0)} for appid in appids],
-            "meta_data_only": True, "num_prev_failed": 0, "supports_package_tokens": 1}
-    for body in request(client, PRODUCT_INFO, fill, timeout):
+    request_body = _product_request(((appid, tokens.get(appid, 0)) for appid in appids), metadata_only=True)
+    for body in request(client, PRODUCT_INFO, request_body, timeout):
         for app in body.apps:
             result.change_numbers[app.appid] = app.change_number
         result.unknown.update(body.unknown_appids)
@@ -235,43 +215,10 @@ def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem |
     )
 
 
-_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([{}])')
-
-
 def _decode(buffer: bytes) -> dict[str, Any]:
-    """The ``appinfo`` tree, reduced to its ``depots`` section (all a build needs).
-
-    App info averages ~12 KB of text KeyValues and decoding all of it dominated a full
-    pass; a scan of the tokens finds the top-level ``depots`` block, and only that block
-    is decoded.
-    """
-    import vdf
-
-    if not buffer:
-        raise ValueError("empty buffer")
-    text = (buffer[:-1] if buffer.endswith(b"\x00") else buffer).decode("utf-8", "replace")
-    depth, root, key_is_depots, start = 0, None, False, None
-    for token in _TOKEN.finditer(text):
-        brace = token.group(2)
-        if brace == "{":
-            depth += 1
-            if depth == 2 and key_is_depots and start is None:
-                start = token.start()
-        elif brace == "}":
-            depth -= 1
-            if depth < 0:
-                raise ValueError("unbalanced braces")
-            if start is not None and depth == 1:
-                return {"depots": vdf.loads('"depots"\n' + text[start:token.end()])["depots"]}
-        else:
-            if root is None:
-                root = token.group(1)
-                if root != "appinfo":
-                    raise ValueError("no appinfo section")
-            key_is_depots = depth == 1 and token.group(1) == "depots" and start is None
-    if root is None or depth != 0:
-        raise ValueError("no appinfo section" if root is None else "unbalanced braces")
-    return {}
+    """The ``appinfo`` tree reduced to its ``depots`` section (all a build needs; the rest
+    of the ~12 KB is never tokenized, see :mod:`keyvalues`)."""
+    return {"depots": keyvalues.section(buffer, "depots")}
 
 
 def _iso(timestamp: Any) -> str | None:

@@ -1,13 +1,14 @@
-"""One anonymous Steam connection per process, driven by its own thread and gevent hub.
+"""One anonymous Steam connection per process, shared by every thread that asks.
 
-The ``steam`` client is built on gevent. Rather than asking the host to monkey-patch, the
-session runs the client in a daemon thread that owns a private gevent hub. Callers in
-any ordinary thread hand it work through :meth:`SteamSession.submit` (a thread-safe
-queue plus a libev ``async`` watcher that wakes the hub) and wait on a
-``concurrent.futures.Future``. Inside the hub each piece of work is a greenlet; the CM
-protocol tags every request with a job id, so requests from several callers share the
-one connection and may overlap. Connecting and logging on happen once, under a lock,
-and again (with exponential backoff after failures) when the connection drops.
+Callers in any thread (a web app's worker, the core's sync thread, a background job) hand
+work to the session with :meth:`SteamSession.submit` and get a
+``concurrent.futures.Future``. Each piece of work runs in one of the session's worker
+threads (``steam-pics-job``, started on demand, gone after a minute idle); the CM protocol
+tags every request with a job id, so requests from several callers share the one
+connection and may overlap. Connecting and logging on happen once, under a lock, and
+again (with exponential backoff after failures) when the connection drops. The session's
+own thread (``steam-pics-session``) sends the heartbeats that keep an idle connection
+alive. Plain threads and blocking sockets: no event loop, no monkey-patching.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ MAX_ATTEMPTS = 8
 """Servers tried per logon at most (each within what is left of ``connect_timeout``)."""
 
 
+MAX_WORKERS = 32
+"""Worker threads per session at most (requests in flight from every caller together)."""
+IDLE_WORKER_SECONDS = 60.0
+
+
 class SteamSession:
     """An anonymous CM connection for one server source, shared within the process."""
 
@@ -74,15 +80,19 @@ class SteamSession:
         self._jobs: collections.deque[tuple[Callable[..., Any], tuple, concurrent.futures.Future]] = (
             collections.deque()
         )
-        self._ready = threading.Event()
+        self._work_ready = threading.Condition()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0
         self._closed = False
         self._client: Any = None
+        self._logon_lock = threading.Lock()
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = ""
-        self._thread = threading.Thread(target=self._run, name="steam-pics-session", daemon=True)
+        self._stop = threading.Event()
+        self._changed = threading.Event()
+        self._thread = threading.Thread(target=self._keep_alive, name="steam-pics-session", daemon=True)
         self._thread.start()
-        self._ready.wait()
 
     def configure(self, settings: Settings) -> None:
         self.connect_timeout = settings.connect_timeout
@@ -114,17 +124,19 @@ class SteamSession:
 
     # -- called from any thread --------------------------------------------------------
     def submit(self, fn: Callable[..., T], *args: Any) -> "concurrent.futures.Future[T]":
-        """Run ``fn(client, *args)`` in the session's hub once logged on; returns a future."""
+        """Run ``fn(client, *args)`` in a worker thread once logged on; returns a future."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        if not self.alive:
-            future.set_exception(PicsUnavailable("the Steam session is closed"))
-            return future
-        self._jobs.append((fn, args, future))
-        try:
-            self._wakeup.send()
-        except Exception:  # noqa: BLE001 - the hub closed between the check and now
-            if not future.done():
+        with self._work_ready:
+            if not self.alive:
                 future.set_exception(PicsUnavailable("the Steam session is closed"))
+                return future
+            self._jobs.append((fn, args, future))
+            if self._idle == 0 and len(self._workers) < MAX_WORKERS:
+                worker = threading.Thread(target=self._worker, name="steam-pics-job", daemon=True)
+                self._workers.append(worker)
+                self._idle += 1
+                worker.start()
+            self._work_ready.notify()
         return future
 
     def call(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
@@ -132,54 +144,64 @@ class SteamSession:
         return wait(self.submit(fn, *args), timeout)
 
     def close(self) -> None:
-        """Log off and stop the session's thread."""
-        if self._closed or not self._thread.is_alive():
+        """Log off, stop the session's threads, fail what was still queued."""
+        with self._work_ready:
+            if self._closed:
+                return
             self._closed = True
-            return
-        self.submit(_stop)
-        self._thread.join(timeout=5)
-        self._closed = True
-
-    # -- inside the session's thread -----------------------------------------------------
-    def _run(self) -> None:
-        import gevent
-        import gevent.event
-        import gevent.lock
-
-        hub = gevent.get_hub()
-        self._stop = gevent.event.Event()
-        self._logon_lock = gevent.lock.BoundedSemaphore()
-        self._wakeup = hub.loop.async_()
-        self._wakeup.start(self._drain)
-        self._ready.set()
-        try:
-            self._stop.wait()
-        finally:
-            self._closed = True
-            self._disconnect()
-            self._wakeup.stop()
-            self._wakeup.close()
-            while self._jobs:
-                _, _, future = self._jobs.popleft()
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(PicsUnavailable("the Steam session is closed"))
-            hub.destroy(destroy_loop=True)  # free the thread's event loop
-
-    def _drain(self) -> None:
-        import gevent
-
-        while self._jobs:
-            fn, args, future = self._jobs.popleft()
+            pending = list(self._jobs)
+            self._jobs.clear()
+            workers = list(self._workers)
+            self._work_ready.notify_all()
+        for _, _, future in pending:
             if future.set_running_or_notify_cancel():
-                gevent.spawn(self._work, fn, args, future)
+                future.set_exception(PicsUnavailable("the Steam session is closed"))
+        self._stop.set()
+        self._changed.set()
+        self._disconnect(log_off=True)
+        for thread in [self._thread, *workers]:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
+
+    # -- the session's threads -----------------------------------------------------------
+    def _worker(self) -> None:
+        while True:
+            with self._work_ready:
+                while not self._jobs and not self._closed:
+                    if not self._work_ready.wait(IDLE_WORKER_SECONDS) and not self._jobs:
+                        self._idle -= 1
+                        self._workers.remove(threading.current_thread())
+                        return
+                if self._closed:
+                    self._idle -= 1
+                    return
+                fn, args, future = self._jobs.popleft()
+                self._idle -= 1
+            try:
+                if future.set_running_or_notify_cancel():
+                    self._work(fn, args, future)
+            finally:
+                with self._work_ready:
+                    self._idle += 1
+
+    def _keep_alive(self) -> None:
+        """Send ``ClientHeartBeat`` every ``heartbeat_seconds`` the logon answer asked for
+        (steam ``core/cm.py``, SteamKit ``CMClient``: a fixed interval while logged on)."""
+        while not self._stop.is_set():
+            client = self._client
+            wait_for = 30.0
+            if client is not None and client.logged_on:
+                due = client.last_heartbeat + client.heartbeat_seconds
+                wait_for = due - time.monotonic()
+                if wait_for <= 0:
+                    client.heartbeat()
+                    continue
+            self._changed.wait(min(wait_for, 30.0))
+            self._changed.clear()
 
     def _work(self, fn: Callable[..., Any], args: tuple, future: concurrent.futures.Future) -> None:
         client = None
         try:
-            if fn is _stop:
-                self._stop.set()
-                future.set_result(None)
-                return
             client = self._logged_on_client()
             future.set_result(fn(client, *args))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
@@ -189,6 +211,8 @@ class SteamSession:
 
     def _logged_on_client(self) -> Any:
         with self._logon_lock:
+            if self._closed:
+                raise PicsUnavailable("the Steam session is closed")
             if self._client is not None and self._client.logged_on:
                 return self._client
             wait_for = self._retry_at - time.monotonic()
@@ -205,6 +229,7 @@ class SteamSession:
             self._failures = 0
             self._retry_at = 0.0
             self.logons += 1
+            self._changed.set()  # the keep-alive thread learns the new heartbeat interval
             return self._client
 
     def _logon(self) -> Any:
@@ -251,18 +276,15 @@ class SteamSession:
     def _servers(self, deadline: float) -> "servers.ServerList":
         """The server list: the one given or cached while fresh, else the Steam Directory's,
         else a stale cached one, else the built-in fallback."""
-        import gevent
-
         with self._list_lock:
             current = self.server_list
         if current is not None and current.fresh:
             return current
         if self.directory_url and time.monotonic() >= self._directory_retry_at:
             timeout = max(0.5, min(5.0, (deadline - time.monotonic()) / 2))
-            pool = gevent.get_hub().threadpool  # requests blocks: keep the hub free
             try:
-                fetched = pool.spawn(servers.read_directory, self.directory_url, timeout).get(timeout=timeout + 1)
-            except (servers.DirectoryError, gevent.Timeout) as exc:
+                fetched = servers.read_directory(self.directory_url, timeout)
+            except servers.DirectoryError as exc:
                 self.directory_error = str(exc) or f"Steam Directory gave no answer within {timeout:g} s"
                 self._directory_retry_at = time.monotonic() + servers.BAD_FOR
                 log.info("steam_pics: %s", self.directory_error)
@@ -279,80 +301,38 @@ class SteamSession:
             return self.server_list
 
     def _logon_to(self, server: "servers.Server", budget: float) -> Any:
-        import gevent.socket
-        from steam.enums import EResult
-
-        from .client import make_client
+        from . import messages
+        from .client import CMClient, Refused
 
         started = time.monotonic()
-        # The client's own connect loop retries forever, 5 s apart: probe the server first.
+        client = CMClient(server)
         try:
-            sock = gevent.socket.create_connection((server.host, server.port), timeout=min(2.0, budget))
+            client.connect(budget)
+        except Refused as exc:
+            raise _ServerFailed(f"{exc.args[0] if exc.args else 'refused'}", reached=True) from None
         except OSError as exc:
             raise _ServerFailed(exc.strerror or str(exc) or "timed out", reached=False) from None
-        sock.close()
-        client = make_client(server)
         left = budget - (time.monotonic() - started)
         try:
-            result = bounded(
-                client, client.anonymous_login, left,
-                on_timeout=_ServerFailed(f"no logon from the Steam CM within {budget:.2g} s", reached=True),
-                on_drop=_ServerFailed("the Steam CM closed the connection during logon", reached=True),
-            )
-        except BaseException:
-            client.disconnect()
-            raise
-        if result != EResult.OK or not client.logged_on:
-            client.disconnect()
-            name = getattr(result, "name", str(result))
+            result = client.logon(left)
+        except Refused as exc:
+            client.close()
+            raise _ServerFailed(str(exc), reached=True) from None
+        if result != messages.OK or not client.logged_on:
+            client.close()
+            name = messages.eresult_name(result)
             if name in FAILOVER_RESULTS:
                 raise _ServerFailed(f"anonymous logon refused by Steam: {name}", reached=True)
             raise PicsUnavailable(f"anonymous logon refused by Steam: {name}")
         return client
 
-    def _disconnect(self) -> None:
+    def _disconnect(self, log_off: bool = False) -> None:
         client, self._client = self._client, None
         if client is not None:
             try:
-                client.disconnect()
+                client.close() if log_off else client.disconnect()
             except Exception:  # noqa: BLE001 - already gone
                 pass
-
-
-def _stop(client: Any) -> None:  # a marker job, never called
-    raise AssertionError
-
-
-def bounded(client: Any, fn: Callable[[], T], timeout: float, *, on_timeout: Exception,
-            on_drop: Exception) -> T:
-    """Run ``fn`` in a greenlet; give up after ``timeout`` s or when ``client`` disconnects."""
-    import gevent
-    import gevent.event
-
-    outcome = gevent.event.AsyncResult()
-    worker = gevent.spawn(fn)
-    worker.link_value(lambda g: outcome.ready() or outcome.set(("ok", g.value)))
-    worker.link_exception(lambda g: outcome.ready() or outcome.set(("error", g.exception)))
-
-    def dropped(*_: Any) -> None:
-        if not outcome.ready():
-            outcome.set(("drop", None))
-
-    client.on(client.EVENT_DISCONNECTED, dropped)
-    try:
-        kind, value = outcome.get(timeout=max(0.0, timeout))
-    except gevent.Timeout:
-        worker.kill(block=False)
-        raise on_timeout from None
-    finally:
-        client.remove_listener(client.EVENT_DISCONNECTED, dropped)
-    if kind == "drop":
-        worker.kill(block=False)
-        raise on_drop
-    if kind == "error":
-        raise value
-    return value
-
 
 def wait(future: "concurrent.futures.Future[T]", timeout: float) -> T:
     """The future's result; :class:`PicsError` if it takes longer than ``timeout`` s."""

@@ -392,10 +392,10 @@ def test_malformed_app_info_is_an_error_for_that_app(buffer: bytes, message: str
 def test_only_the_top_level_depots_section_counts() -> None:
     from patchwatch_steam_pics import pics
 
-    import vdf
+    from patchwatch_steam_pics.keyvalues import dumps
 
     tree = {"appinfo": {"appid": "10", "extended": {"depots": {"branches": {"public": {"buildid": "1"}}}},
                         "depots": {"branches": {"public": {"buildid": "22", "timeupdated": "1700000000"}}}}}
-    text = vdf.dumps(tree, pretty=True).encode() + b"\x00"
+    text = dumps(tree).encode() + b"\x00"
     result = pics.read_result(10, pics.Fetched(apps={10: pics.AppEntry(10, 5, False, text)}), "public")
     assert result.value == "22" and result.published_at == "2023-11-14T22:13:20Z"

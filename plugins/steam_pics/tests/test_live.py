@@ -58,7 +58,7 @@ def test_two_apps_give_public_builds(online: None) -> None:
 
 
 def test_pics_answers_have_the_shapes_the_fake_sends(online: None) -> None:
-    import vdf
+    from patchwatch_steam_pics import keyvalues
 
     session = session_for(Settings.from_mapping({"connect_timeout": 20}))
     fetched = session.call(pics.fetch, list(APPS), {}, 30.0, timeout=90)
@@ -66,8 +66,7 @@ def test_pics_answers_have_the_shapes_the_fake_sends(online: None) -> None:
         entry = fetched.apps[appid]
         assert not entry.missing_token
         assert entry.buffer.endswith(b"\x00")  # text KeyValues, NUL-terminated
-        tree = vdf.loads(entry.buffer[:-1].decode("utf-8", "replace"))
-        public = tree["appinfo"]["depots"]["branches"]["public"]
+        public = keyvalues.section(entry.buffer, "depots")["branches"]["public"]  # tab-indented
         assert public["buildid"].isdigit() and public["timeupdated"].isdigit()
         assert 2_000 < len(entry.buffer) < 2_000_000  # the fake's sizes: ~12 KB on average
     meta = session.call(pics.metadata, list(APPS), {}, 30.0, timeout=90)

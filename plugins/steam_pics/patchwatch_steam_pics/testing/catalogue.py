@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import vdf
+from ..keyvalues import dumps as kv_dumps
 
 
 TOKEN_ANSWERS = ("deny", "grant", "silent")
@@ -131,13 +131,13 @@ class FakeApp:
         cached = self._cache.get(key)
         if cached is None:
             tree = self.appinfo(full)
-            text = vdf.dumps(tree, pretty=True)
+            text = kv_dumps(tree)
             if full and self.info_size > len(text):
                 # Real app info carries localisation, more depots, ufs...: filler of that kind.
                 lines = (self.info_size - len(text)) // 56 + 1
                 tree["appinfo"]["localization"] = {"english": {"richpresence": {
                     f"#Status_{n:05d}": f"Playing level {n} of App {self.appid}" for n in range(lines)}}}
-                text = vdf.dumps(tree, pretty=True)
+                text = kv_dumps(tree)
             cached = self._cache[key] = text.encode("utf-8") + b"\x00"
             for old in [k for k in self._cache if k != key and k[1] == full]:
                 del self._cache[old]

@@ -19,11 +19,8 @@ from typing import Any, Iterator
 from Cryptodome.Cipher import PKCS1_OAEP
 from Cryptodome.Hash import SHA1
 from Cryptodome.PublicKey import RSA
-from steam.enums import EResult
-from steam.protobufs import steammessages_base_pb2 as base_pb2
-from steam.protobufs import steammessages_clientserver_appinfo_pb2 as appinfo_pb2
-from steam.protobufs import steammessages_clientserver_login_pb2 as login_pb2
-from steam.protobufs.steammessages_clientserver_pb2 import CMsgClientServersAvailable
+
+from .. import messages
 
 from . import wire
 from .catalogue import Catalogue
@@ -169,14 +166,14 @@ class FakeSteamCM:
     @contextlib.contextmanager
     def patched_universe_key(self) -> Iterator[None]:
         """Make the client encrypt its session key for this fake instead of for Valve."""
-        from steam.core import crypto
+        from .. import channel
 
-        saved = crypto.UniverseKey.Public
-        crypto.UniverseKey.Public = self.public_key
+        saved = channel.UNIVERSE_KEY
+        channel.UNIVERSE_KEY = self.public_key
         try:
             yield
         finally:
-            crypto.UniverseKey.Public = saved
+            channel.UNIVERSE_KEY = saved
 
     def fail(self, kind: str, *, delay: float = 0.0, ignore: bool = False, drop_after: int | None = None,
              eresult: int | None = None, times: int | None = 1, heartbeat_every: float | None = None,
@@ -405,10 +402,10 @@ class _Connection:
         plain = PKCS1_OAEP.new(self.cm.key, SHA1).decrypt(blob)
         session_key, echoed = plain[:32], plain[32:]
         ok = echoed == challenge and crc == zlib.crc32(blob) & 0xFFFFFFFF
-        eresult = fault.eresult if fault and fault.eresult else (EResult.OK if ok else EResult.Fail)
+        eresult = fault.eresult if fault and fault.eresult else (messages.OK if ok else messages.FAIL)
         self._queue([wire.plain(CHANNEL_ENCRYPT_RESULT, struct.pack("<I", eresult))], encrypt=False,
-                    close_after=eresult != EResult.OK)
-        if eresult != EResult.OK:
+                    close_after=eresult != messages.OK)
+        if eresult != messages.OK:
             return
         self.key = session_key
         self.cm._record("handshake", None, self.number)
@@ -420,7 +417,7 @@ class _Connection:
         if not raw_emsg & PROTO_MASK:
             return  # the client sends only protobuf messages after the handshake
         emsg = raw_emsg & ~PROTO_MASK
-        header = base_pb2.CMsgProtoBufHeader()
+        header = messages.Header()
         header.ParseFromString(packet[8:8 + header_size])
         payload = packet[8 + header_size:]
         kind = KINDS.get(emsg)
@@ -429,12 +426,12 @@ class _Connection:
         if emsg != LOGON and (header.steamid != self.steamid or header.client_sessionid != self.session_id):
             return  # not logged on, or another session's message: ignored (README: assumptions)
         body = {
-            LOGON: login_pb2.CMsgClientLogon,
-            HEARTBEAT: login_pb2.CMsgClientHeartBeat,
-            CHANGES_SINCE: appinfo_pb2.CMsgClientPICSChangesSinceRequest,
-            PRODUCT_INFO: appinfo_pb2.CMsgClientPICSProductInfoRequest,
-            ACCESS_TOKENS: appinfo_pb2.CMsgClientPICSAccessTokenRequest,
-            LOG_OFF: login_pb2.CMsgClientLogOff,
+            LOGON: messages.Logon,
+            HEARTBEAT: messages.HeartBeat,
+            CHANGES_SINCE: messages.ChangesSinceRequest,
+            PRODUCT_INFO: messages.ProductInfoRequest,
+            ACCESS_TOKENS: messages.AccessTokenRequest,
+            LOG_OFF: messages.LogOff,
         }[emsg]()
         body.ParseFromString(payload)
         self.cm._record(kind, body, self.number)
@@ -466,15 +463,15 @@ class _Connection:
             self._queue([self._job_control(wire.DEST_JOB_FAILED, job, fault)], delay=delay)
             return
         if emsg == CHANGES_SINCE:
-            messages = [self._changes_since(body)]
+            answers = [self._changes_since(body)]
         elif emsg == ACCESS_TOKENS:
-            messages = [self._access_tokens(body)]
+            answers = [self._access_tokens(body)]
         else:
-            messages = self._product_info(body)
+            answers = self._product_info(body)
         payloads = [
             wire.proto(response_emsg, message, jobid_target=job, steamid=self.steamid,
-                       session_id=self.session_id, eresult=EResult.OK)
-            for response_emsg, message in messages
+                       session_id=self.session_id, eresult=messages.OK)
+            for response_emsg, message in answers
         ]
         if fault and fault.drop_after is not None:
             payloads = payloads[: fault.drop_after]
@@ -497,15 +494,15 @@ class _Connection:
 
     # -- answers -------------------------------------------------------------------------
     def _logon(self, header: Any, body: Any, fault: Fault | None) -> None:
-        response = login_pb2.CMsgClientLogonResponse()
+        response = messages.LogonResponse()
         anonymous = (header.steamid >> 52) & 0xF == ACCOUNT_TYPE_ANON_USER and not body.account_name
         if fault and fault.eresult:
             response.eresult = fault.eresult
         elif not anonymous:
-            response.eresult = EResult.InvalidPassword  # the fake knows no accounts
+            response.eresult = messages.INVALID_PASSWORD  # the fake knows no accounts
         else:
-            response.eresult = EResult.OK
-        if response.eresult != EResult.OK:
+            response.eresult = messages.OK
+        if response.eresult != messages.OK:
             # steam/core/cm.py _handle_logon: a refused logon ends with the connection closed.
             self._queue([wire.proto(LOGON_RESPONSE, response)], delay=fault.delay if fault else 0.0,
                         close_after=True)
@@ -526,7 +523,7 @@ class _Connection:
         if self.cm.servers_available:
             # Issue 10 (logs of a PICS service): the CM bundles ClientServersAvailable with the
             # logon response in one Multi.
-            available = CMsgClientServersAvailable()
+            available = messages.ServersAvailable()
             for server_type in (1, 12, 33):
                 available.server_types_available.add(server=server_type, changed=False)
             payloads.append(wire.proto(wire.SERVERS_AVAILABLE, available, steamid=self.steamid,
@@ -536,7 +533,7 @@ class _Connection:
 
     def _changes_since(self, body: Any) -> tuple[int, Any]:
         current, forced, changes = self.cm.catalogue.changes_since(body.since_change_number)
-        response = appinfo_pb2.CMsgClientPICSChangesSinceResponse(
+        response = messages.ChangesSinceResponse(
             current_change_number=current,
             since_change_number=body.since_change_number,
             # winnow docs/spikes/update-signals.md (issue 10: seen in a PICS service's logs): a
@@ -551,7 +548,7 @@ class _Connection:
         return CHANGES_SINCE_RESPONSE, response
 
     def _access_tokens(self, body: Any) -> tuple[int, Any]:
-        response = appinfo_pb2.CMsgClientPICSAccessTokenResponse()
+        response = messages.AccessTokenResponse()
         with self.cm.catalogue.lock:
             for appid in body.appids:
                 app = self.cm.catalogue.apps.get(appid)
@@ -567,7 +564,7 @@ class _Connection:
 
     def _product_info(self, body: Any) -> list[tuple[int, Any]]:
         parts: list[Any] = []
-        current = appinfo_pb2.CMsgClientPICSProductInfoResponse(meta_data_only=body.meta_data_only)
+        current = messages.ProductInfoResponse(meta_data_only=body.meta_data_only)
         with self.cm.catalogue.lock:
             for request in body.apps:
                 app = self.cm.catalogue.apps.get(request.appid)
@@ -578,7 +575,7 @@ class _Connection:
                 # response_pending; how Steam splits it is undocumented (README: assumptions).
                 if len(current.apps) >= self.cm.apps_per_part:
                     parts.append(current)
-                    current = appinfo_pb2.CMsgClientPICSProductInfoResponse(meta_data_only=body.meta_data_only)
+                    current = messages.ProductInfoResponse(meta_data_only=body.meta_data_only)
                 # steamcmd/api#49 (steam's apps.py): without its token an app is sent public-only
                 # with missing_token; the public-only content is an assumption (README).
                 missing = bool(app.token) and request.access_token != app.token

@@ -13,9 +13,10 @@ from Cryptodome.Cipher import AES
 from Cryptodome.Hash import HMAC, SHA1
 from Cryptodome.PublicKey import RSA
 from Cryptodome.Util.Padding import pad, unpad
-from steam.protobufs import steammessages_base_pb2 as base_pb2
 
-# Message ids (steam.enums.emsg.EMsg) and protocol constants.
+from .. import messages
+
+# Message ids (EMsg, SteamDatabase/Protobufs steam/enums_clientserver.proto) and protocol constants.
 MULTI = 1
 DEST_JOB_FAILED = 113
 JOB_HEARTBEAT = 123
@@ -67,7 +68,7 @@ def frame(payload: bytes) -> bytes:
 
 def proto(emsg: int, body: Any, *, jobid_target: int | None = None, steamid: int = 0,
            session_id: int = 0, eresult: int | None = None) -> bytes:
-    header = base_pb2.CMsgProtoBufHeader()
+    header = messages.Header()
     if steamid:
         header.steamid = steamid
     if session_id:
@@ -101,8 +102,8 @@ def multi(payloads: list[bytes], *, steamid: int = 0, session_id: int = 0, compr
     ``compress`` (then ``size_unzipped`` says how large the inside is)."""
     inner = b"".join(struct.pack("<I", len(p)) + p for p in payloads)
     if not compress:
-        return proto(MULTI, base_pb2.CMsgMulti(message_body=inner), steamid=steamid, session_id=session_id)
-    body = base_pb2.CMsgMulti(size_unzipped=len(inner), message_body=gzip.compress(inner, 6))
+        return proto(MULTI, messages.Multi(message_body=inner), steamid=steamid, session_id=session_id)
+    body = messages.Multi(size_unzipped=len(inner), message_body=gzip.compress(inner, 6))
     return proto(MULTI, body, steamid=steamid, session_id=session_id)
 
 
@@ -113,7 +114,7 @@ def bomb(size: int, claims: int | None = None, *, steamid: int = 0, session_id: 
     chunks = [packer.compress(block) for _ in range(size >> 20)]
     chunks.append(packer.compress(bytes(size & ((1 << 20) - 1))))
     chunks.append(packer.flush())
-    body = base_pb2.CMsgMulti(size_unzipped=size if claims is None else claims, message_body=b"".join(chunks))
+    body = messages.Multi(size_unzipped=size if claims is None else claims, message_body=b"".join(chunks))
     return proto(MULTI, body, steamid=steamid, session_id=session_id)
 
 
