@@ -61,7 +61,9 @@ def check(games: list[Game], settings: Mapping[str, Any],
                            timeout=config.connect_timeout + pics.deadline_for(config.request_timeout) + 5)
     full = since is None or changes.force_full or changes.current < since
 
-    answered: dict[int, Result] = {}
+    answered: dict[int, Problem | None] = {}
+    """Apps answered in this check: their problem, or None for a build (the Signal itself is
+    not kept: holding 20,000 of them for the whole pass only feeds the garbage collector)."""
     if full:
         # The cursor is gone (Steam keeps a few thousand change numbers, winnow
         # docs/spikes/update-signals.md): ask every app's change number first, in big
@@ -112,7 +114,7 @@ def check(games: list[Game], settings: Mapping[str, Any],
             else:
                 result = _last_answer(app_games, branch, problem)
                 if result is not None:
-                    answered[appid] = result
+                    answered[appid] = result if isinstance(result, Problem) else None
                     for game in app_games:
                         yield game.id, result
                     continue
@@ -135,7 +137,7 @@ def check(games: list[Game], settings: Mapping[str, Any],
                 continue
             entry = fetched.apps.get(appid)
             change_of[appid] = entry.change_number if entry is not None else 0
-            answered[appid] = result
+            answered[appid] = result if isinstance(result, Problem) else None
             for game in by_app[appid]:
                 yield game.id, result
 
@@ -148,9 +150,9 @@ def check(games: list[Game], settings: Mapping[str, Any],
     problems = {a: p for a, p in problems.items() if a in known or (a in trusted and a in answered)}
     known |= kept
     for appid, result in answered.items():
-        if isinstance(result, Signal) or result.status in ("not_found", "hidden"):
+        if result is None or result.status in ("not_found", "hidden"):
             known.add(appid)
-        if isinstance(result, Problem) and appid in known and appid not in problems:
+        if result is not None and appid in known and appid not in problems:
             problems[appid] = [result.status, result.message, config.branch(appid), change_of.get(appid, 0)]
     state["change_number"] = changes.current
     state["known"] = sorted(known)
