@@ -15,11 +15,14 @@ all through the real client and the core's ``sync_library``, for ``--games`` app
 - ``daily_sync_s`` / ``daily_sync_requests``: the cursor expired (7,148 change numbers,
   ~11 h of Steam, later), 5 % of the apps got a new change number and 1 % of them a new
   build: a metadata-only pass, then full info for what moved;
+- ``rss_after_full_sync_mb``: the process's resident memory right after that full sync;
 - ``seed_design_s``: the seed's design on the same connection: ``get_product_info`` for
   batches of 50 apps (library defaults, so with its access-token request) and a 0.5 s
   pause after each batch; every sync of the seed costs this, whatever changed;
 
 and the same first four at ``--large`` apps (keys prefixed ``large_``; 0 skips them).
+``cold_start_plugins_s``: a new ``patchwatch plugins`` process, steam_pics installed
+(median of 5; ``cold_start_python_s`` a bare interpreter for reference).
 ``batch_sweep`` (``--batch-sizes``) times plugin-only full passes per batch size.
 Requests exclude heartbeats and include the handshake and logon when there is one.
 The last stdout line is a JSON object with all figures.
@@ -128,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"games": args.games, "large": args.large, "latency_ms": args.latency_ms,
                               "fake": "in-process" if args.fake_in_process else "child process",
                               "batch_size": DEFAULT_BATCH_SIZE, "in_flight": DEFAULT_IN_FLIGHT}
+    result.update(_cold_start())
+    say(f"cold start of `patchwatch plugins`: {result['cold_start_plugins_s']} s "
+        f"(bare python: {result['cold_start_python_s']} s)")
     for size, prefix in ((args.games, ""), (args.large, "large_")):
         if not size:
             continue
@@ -209,7 +215,7 @@ def _syncs(fake: Any, appids: list[int], settings: dict[str, Any], args: Any, un
 
         seconds, full, requests = timed_sync()
         assert full.baselines == size - unseen and len(full.failures) == unseen, (full.baselines, len(full.failures))
-        out.update(full_sync_s=round(seconds, 3), full_sync_requests=requests)
+        out.update(full_sync_s=round(seconds, 3), full_sync_requests=requests, rss_after_full_sync_mb=_rss_mb())
         say(f"full sync: {seconds:.3f} s, {requests} requests (incl. handshake and logon)")
 
         seconds, incremental, requests = timed_sync()
@@ -251,15 +257,52 @@ def _syncs(fake: Any, appids: list[int], settings: dict[str, Any], args: Any, un
     return out
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    import os
+
+    with open("/proc/self/statm") as statm:
+        return round(int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1048576, 1)
+
+
+def _cold_start(repeat: int = 5) -> dict[str, float]:
+    """Median seconds of a new ``patchwatch plugins`` process (steam_pics installed), and of
+    a bare interpreter start for reference."""
+    import subprocess
+
+    script = Path(sys.executable).with_name("patchwatch")
+
+    def median_of(command: list[str]) -> float:
+        runs = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            runs.append(time.perf_counter() - started)
+        return round(statistics.median(runs), 3)
+
+    return {"cold_start_plugins_s": median_of([str(script), "plugins"]),
+            "cold_start_python_s": median_of([sys.executable, "-c", "pass"])}
+
+
 def _seed_design(client: Any, appids: list[int]) -> dict[int, str]:
-    """Runs in the session's hub: the seed's loop with the library's ``get_product_info``."""
+    """Runs in a session worker: the seed's loop, as ``steam`` 1.4.4's ``get_product_info``
+    did it with its defaults (an access-token request before every batch, then product
+    info with the tokens, every app's whole KeyValues text parsed) and a pause after each."""
+    from patchwatch_steam_pics import keyvalues, messages as m, pics
+
     builds = {}
     for start in range(0, len(appids), SEED_BATCH):
-        info = client.get_product_info(apps=appids[start:start + SEED_BATCH])
-        for appid, app in info["apps"].items():
-            if "depots" in app:  # token apps it got no token for come public-only
-                builds[appid] = app["depots"]["branches"]["public"]["buildid"]
-        client.sleep(SEED_PAUSE)
+        batch = appids[start:start + SEED_BATCH]
+        (tokens,) = pics.request(client, pics.ACCESS_TOKENS, m.AccessTokenRequest(appids=batch), 10.0)
+        granted = {t.appid: t.access_token for t in tokens.app_access_tokens}
+        body = pics._product_request(((a, granted.get(a, 0)) for a in batch), metadata_only=False)
+        for part in pics.request(client, pics.PRODUCT_INFO, body, 10.0):
+            for app in part.apps:
+                text = app.buffer.rstrip(b"\x00").decode("utf-8", "replace")
+                tree = keyvalues.parse_block(text, text.index("{"))[0]
+                if "depots" in tree:  # token apps it got no token for come public-only
+                    builds[app.appid] = tree["depots"]["branches"]["public"]["buildid"]
+        time.sleep(SEED_PAUSE)
     return builds
 
 
