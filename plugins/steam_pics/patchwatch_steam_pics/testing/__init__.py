@@ -1,4 +1,4 @@
-"""A fake Steam CM server on 127.0.0.1 that the real ``steam`` client talks to.
+"""A fake Steam CM server on 127.0.0.1 that the plugin's own client talks to.
 
 It speaks Steam's CM protocol over TCP: ``VT01`` framing, the channel encryption
 handshake (RSA-OAEP session key, AES with HMAC-derived IVs), anonymous logon, heartbeats,
