@@ -595,3 +595,7 @@ def watch(obj: Context, stores: tuple[str, ...], once: bool) -> None:
     watcher = Watcher(obj.db_path, pm=get_plugin_manager(), config=config,
                       stores=list(stores) or None, log=log)
     sys.exit(watcher.run(once=once))
+
+
+from .launchers_cli import register as _register_launchers  # noqa: E402 (needs cli above)
+_register_launchers(cli)

@@ -114,6 +114,18 @@ def call(pm: pluggy.PluginManager, plugin_name: str, hook: str, **kwargs: Any) -
     return NOT_IMPLEMENTED
 
 
+def implements(pm: pluggy.PluginManager, plugin_name: str, hook: str) -> bool:
+    """Whether the plugin registered as ``plugin_name`` implements ``hook``."""
+    return any(impl.plugin_name == plugin_name
+               for impl in getattr(pm.hook, hook).get_hookimpls())
+
+
+def is_launcher_only(pm: pluggy.PluginManager, plugin_name: str) -> bool:
+    """A launcher plugin (see :mod:`patchwatch.launchers`) that serves no store."""
+    return (implements(pm, plugin_name, "read_launcher")
+            and not implements(pm, plugin_name, "store_info"))
+
+
 @dataclass
 class Backend:
     """A registered plugin as the core sees it: what it serves and whether it may run."""
@@ -142,7 +154,7 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
     disabled = config.disabled()
     found: list[Backend] = []
     names = [name for name, plugin in pm.list_name_plugin()
-             if name is not None and plugin is not None]
+             if name is not None and plugin is not None and not is_launcher_only(pm, name)]
     for name, (info, error) in _store_infos(pm, names).items():
         if error is not None:
             found.append(Backend(name, None, 0, error=error, disabled=name in disabled))

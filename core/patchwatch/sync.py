@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from . import http, state
+from . import http, launchers, state
 from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
@@ -184,8 +184,9 @@ def sync_library(
         config = config or load_config()
         database = open_db(path, wal=wal, lock_wait=config.lock_wait)
         try:
-            sync = _Sync(database, path, pm or get_plugin_manager(), config, stores,
-                         progress, cancel)
+            pm = pm or get_plugin_manager()
+            config = launchers.with_installed_branches(database, config, pm)
+            sync = _Sync(database, path, pm, config, stores, progress, cancel)
             sync.include_hidden = include_hidden
             return sync.run(resume)
         except sqlite3.Error as exc:
