@@ -53,12 +53,14 @@ def read_heroic_gog(folder: Path, cache: dict[str, Any],
                     and game.get("runner", "gog") == "gog":
                 titles.setdefault(text(game["app_name"]), (text(game.get("title")), str(path)))
     installed_ids: set[str] = set()
+    # installed.json decides what is installed: every GOG game read here names it as its
+    # source, so while it cannot be read the core keeps what it knew of them all.
     path = folder / "gog_store" / "installed.json"
     if path.exists():
         data = load_json(path, cache, limit)
         if isinstance(data, LauncherWarning):
             yield data
-            data = {}
+            return
         entries = data.get("installed") if isinstance(data, dict) else None
         for entry in entries if isinstance(entries, list) else ():
             if not isinstance(entry, dict) or entry.get("is_dlc"):
@@ -76,7 +78,7 @@ def read_heroic_gog(folder: Path, cache: dict[str, Any],
                 installed=True, build=build, kind=gog_kind(platform, branch),
                 version=version, branch=branch, install_path=text(entry.get("install_path")),
                 source=str(path))
-    for app, (title, source) in titles.items():
+    for app, (title, _) in titles.items():
         if app not in installed_ids:
             yield LauncherGame(store="gog", store_id=app, title=title, installed=False,
-                               source=source)
+                               source=str(path))

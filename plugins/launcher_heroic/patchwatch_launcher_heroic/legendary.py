@@ -34,17 +34,19 @@ def read_legendary(folder: Path, cache: dict[str, Any],
     if isinstance(latest, LauncherWarning):
         yield latest
         latest = {}
-    metadata = _metadata(folder, cache, limit)
+    metadata, warnings = _metadata(folder, cache, limit)
+    yield from warnings
+    # installed.json decides what is installed: every game from this folder names it as
+    # its source, so while it cannot be read the core keeps what it knew of them all.
     installed_path = folder / "installed.json"
     installed: dict[str, Any] = {}
     if installed_path.exists():
         data = load_json(installed_path, cache, limit)
-        if isinstance(data, LauncherWarning):
-            yield data
-        elif not isinstance(data, dict):
-            yield LauncherWarning(str(installed_path), "not a JSON object of installed games")
-        else:
-            installed = data
+        if not isinstance(data, dict):
+            yield data if isinstance(data, LauncherWarning) else LauncherWarning(
+                str(installed_path), "not a JSON object of installed games")
+            return
+        installed = data
     for app_name, entry in installed.items():
         if not isinstance(entry, dict) or entry.get("is_dlc"):
             continue
@@ -68,23 +70,30 @@ def read_legendary(folder: Path, cache: dict[str, Any],
         if app in installed or _is_dlc(meta):
             continue
         yield LauncherGame(store="epic", store_id=app, title=_title(meta), installed=False,
-                           source=path, extra=_ids(app, meta))
+                           source=str(installed_path), extra=_ids(app, meta))
 
 
-def _metadata(folder: Path, cache: dict[str, Any],
-              limit: int) -> dict[str, tuple[dict[str, Any], str]]:
+def _metadata(folder: Path, cache: dict[str, Any], limit: int
+              ) -> tuple[dict[str, tuple[dict[str, Any], str]], list[LauncherWarning]]:
     found: dict[str, tuple[dict[str, Any], str]] = {}
+    warnings: list[LauncherWarning] = []
     try:
         with os.scandir(folder / "metadata") as entries:
             names = [e.path for e in entries if e.name.endswith(".json")]
-    except OSError:
-        return found
+    except FileNotFoundError:
+        return found, warnings
+    except OSError as exc:
+        return found, [LauncherWarning(str(folder / "metadata"),
+                                       f"cannot be listed: {exc.strerror or exc}")]
     for path in sorted(names):
         data = load_json(Path(path), cache, limit)
         if isinstance(data, dict):
             app = text(data.get("app_name")) or Path(path).stem
             found[app] = (data, path)
-    return found
+        else:
+            warnings.append(data if isinstance(data, LauncherWarning)
+                            else LauncherWarning(path, "not a JSON object"))
+    return found, warnings
 
 
 def _latest_builds(folder: Path, cache: dict[str, Any],
