@@ -25,7 +25,7 @@ import sqlite_utils
 from .config import Config, load_config
 from .db import INSTALLED, SIGNALS, open_db, write
 from .errors import LauncherNotFound
-from .library import add_new_games, game_index, now_iso
+from .library import _fast_rows, add_new_games, game_index, now_iso
 from .models import (BadAnswer, LauncherGame, LauncherInfo, LauncherWarning, brief_repr,
                      checked_launcher_game)
 from .plugins import NOT_IMPLEMENTED, PluginManager, call, get_plugin_manager, implements
@@ -239,7 +239,7 @@ def record_installed(db: sqlite_utils.Database,
     for report in reports:
         if not report.complete:
             continue
-        stored = {(r[0], r[1]): r[2:] for r in db.execute(
+        stored = {(r[0], r[1]): r[2:] for r in _fast_rows(db, 
             f"SELECT store, store_id, {', '.join(_COLUMNS)} FROM {INSTALLED} "
             "WHERE launcher = ?", [report.name])}
         fresh: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -364,10 +364,11 @@ def import_games(db: sqlite_utils.Database, reports: list[LauncherReport], *,
              "extra": dict(g.extra) or None} for g in wanted.values()]
     ids, already = add_new_games(db, rows)
     index = game_index(db)
+    new_ids = set(ids)
     added = []
     for game in wanted.values():
         game_id = index.get((game.store, game.store_id))
-        if game_id in set(ids):
+        if game_id in new_ids:
             added.append({"id": game_id, "store": game.store, "store_id": game.store_id,
                           "title": game.title})
     record_installed(db, reports)

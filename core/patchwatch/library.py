@@ -196,7 +196,8 @@ def add_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]]) -> 
         raise database_error(db_file(db), exc) from None
 
 
-def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, Any]]) -> list[int]:
+def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, Any]],
+            *, known_new: bool = False) -> list[int]:
     info = {r[1]: r for r in db.execute("PRAGMA table_info(games)").fetchall()}
     title = _title_column(db)
     title_required = bool(title and info[title][3] and info[title][4] is None)
@@ -208,7 +209,7 @@ def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, An
     with write(db):
         for store, store_id, name, extra in rows:
             # CAST: a host column with no type keeps 570 as a number, and '570' != 570 there.
-            found = db.execute(
+            found = None if known_new else db.execute(
                 "SELECT id FROM games WHERE lower(store) = ? "
                 "AND (store_id = ? OR CAST(store_id AS TEXT) = ?) LIMIT 1",
                 [store, store_id, store_id]).fetchone()
@@ -323,6 +324,6 @@ def add_new_games(db: sqlite_utils.Database,
                     continue
                 seen.add(key)
                 fresh.append(row)
-            return (_insert(db, fresh) if fresh else []), known
+            return (_insert(db, fresh, known_new=True) if fresh else []), known
     except sqlite3.Error as exc:
         raise database_error(db_file(db), exc) from None
