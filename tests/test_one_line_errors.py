@@ -77,9 +77,12 @@ def test_lone_surrogate_in_a_json_import_names_the_row(run, tmp_path):
     path = tmp_path / "games.json"
     path.write_text('[{"store": "steam", "store_id": "1", "title": "ok"},'
                     ' {"store": "steam", "store_id": "2", "title": "bad \\ud800 title"}]')
-    one_error_line(run("games", "import", str(path)),
-                   "game #2: title is not valid text (a lone surrogate \\ud800 at position 4)")
-    assert run("games", "list").output == ""  # nothing half-imported
+    result = run("games", "import", str(path))
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert ("refused game #2: title is not valid text (a lone surrogate \\ud800 at position 4)"
+            in result.output)
+    assert "1 added, 0 already in the library, 1 refused" in result.output
+    assert [line.split()[1] for line in run("games", "list").output.splitlines()] == ["steam:1"]
 
 
 def test_non_utf8_title_on_the_command_line(db_path):
