@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 from patchwatch.db import CHECKS, SIGNALS, open_db
 from patchwatch.library import add_game
@@ -63,6 +64,7 @@ from patchwatch import sync as sync_module  # noqa: E402
 from patchwatch.db import RUNS  # noqa: E402
 from patchwatch.plugins import new_plugin_manager  # noqa: E402
 from patchwatch.sync import SyncBusy  # noqa: E402
+from patchwatch import locks  # noqa: E402
 
 
 def _host_run(db_path, pid, heartbeat):
@@ -73,7 +75,7 @@ def _host_run(db_path, pid, heartbeat):
     db.close()
 
 
-def test_run_left_running_by_a_live_host_process_expires(db_path, config):
+def test_run_left_running_by_a_live_host_process_expires(db_path, config, monkeypatch):
     """The host (a long-lived web server) keeps its pid alive after its sync thread died:
     once the run's heartbeat is older than the lease, the next sync goes ahead and resumes."""
     for i in range(1, 4):
@@ -88,13 +90,33 @@ def test_run_left_running_by_a_live_host_process_expires(db_path, config):
         plugin = ExamplePlugin(catalogue={"1": 1, "2": 2, "3": 3})
         summary = sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
         assert summary.resumed_from == 1 and summary.checked == 3
-        # A live heartbeat still means "busy": two syncs never run at once.
+        # Where no lock file can be made, a live heartbeat still means "busy".
         _host_run(db_path, host.pid, now_iso())
+        monkeypatch.setattr(locks, "lock_path", lambda db: Path(db) / "lock")  # not a folder
         with pytest.raises(SyncBusy, match="last seen alive"):
             sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
     finally:
         host.kill()
         host.wait()
+
+
+def test_a_crashed_sync_whose_pid_was_reused_does_not_block_the_next(db_path, config):
+    """In a container a restart reuses low pids: the run row of a sync killed with -9 names
+    a pid that is alive again (another process) and a heartbeat seconds old. Nobody holds
+    the sync lock, so the next sync starts at once and resumes that run."""
+    from patchwatch.library import now_iso
+    for i in range(1, 4):
+        add_game(db_path, "steam", str(i))
+    reused = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                              stdin=subprocess.PIPE)
+    try:
+        _host_run(db_path, reused.pid, now_iso())
+        plugin = ExamplePlugin(catalogue={"1": 1, "2": 2, "3": 3})
+        summary = sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
+        assert summary.resumed_from == 1 and summary.checked == 3
+    finally:
+        reused.kill()
+        reused.wait()
 
 
 def test_heartbeat_keeps_a_long_quiet_sync_alive(db_path, config, monkeypatch):

@@ -19,6 +19,7 @@ from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
 from .library import hidden_count, load_games, now_iso
+from .locks import Held, sync_lock
 from .models import BadAnswer, Game, Result, Unchanged, brief_repr, checked_claim, checked_result
 from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
 from .state import UpdateRecord
@@ -131,15 +132,6 @@ class SyncSummary:
         return data
 
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock_for(path: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(path, threading.Lock())
-
-
 def sync_library(
     db: str | Path,
     *,
@@ -180,18 +172,32 @@ def sync_library(
     database patchwatch did not create to WAL mode; otherwise its journal mode is kept.
     """
     path = str(Path(db).resolve())
-    with _lock_for(path):
-        config = config or load_config()
-        database = open_db(path, wal=wal, lock_wait=config.lock_wait)
-        try:
+    config = config or load_config()
+    database = open_db(path, wal=wal, lock_wait=config.lock_wait)
+    try:
+        with sync_lock(path) as locked:
             sync = _Sync(database, path, pm or get_plugin_manager(), config, stores,
                          progress, cancel)
             sync.include_hidden = include_hidden
+            sync.locked = locked
             return sync.run(resume)
-        except sqlite3.Error as exc:
-            raise database_error(path, exc) from None
-        finally:
-            database.close()
+    except Held:
+        raise SyncBusy(_busy_message(database, path)) from None
+    except sqlite3.Error as exc:
+        raise database_error(path, exc) from None
+    finally:
+        database.close()
+
+
+def _busy_message(db: sqlite_utils.Database, path: str) -> str:
+    """Who holds the sync lock, as far as the run rows tell."""
+    try:
+        run = state.unfinished_run(db)
+    except sqlite3.Error:
+        run = None
+    who = (f" (pid {run['pid']}, started {run['started_at']}, last seen alive "
+           f"{run.get('heartbeat_at')})" if run and run["status"] == "running" else "")
+    return f"another patchwatch sync{who} is running on {path}; try again when it ends"
 
 
 class _Sync:
@@ -206,18 +212,18 @@ class _Sync:
         self.processed = 0
         self.total = 0
         self.include_hidden = False
+        self.locked = False
+        """Whether this sync holds the OS sync lock (see :mod:`patchwatch.locks`)."""
 
     def run(self, resume: bool) -> SyncSummary:
         started = time.monotonic()
         state.forget_deleted_games(self.db)
         games = load_games(self.db, self.stores, include_hidden=self.include_hidden)
         previous = state.unfinished_run(self.db)
-        if previous is not None and state.running_elsewhere(previous):
-            raise SyncBusy(
-                f"another patchwatch sync (pid {previous['pid']}, started "
-                f"{previous['started_at']}, last seen alive {previous.get('heartbeat_at')}) "
-                f"is running on {self.path}; try again when it ends"
-            )
+        # Holding the sync lock, no other sync runs: a run row still "running" is dead,
+        # whatever its pid (reused in a container) and heartbeat say.
+        if previous is not None and not self.locked and state.running_elsewhere(previous):
+            raise SyncBusy(_busy_message(self.db, self.path))
         if not resume:
             previous = None
         skip: set[int] = set()
