@@ -117,3 +117,14 @@ def test_read_only_mount_is_reported_as_read_only(tmp_path, monkeypatch):
                            sqlite3.OperationalError("unable to open database file"))
     assert "is on a read-only file system" in str(error)
     assert "missing folder" not in str(error)
+
+
+@pytest.mark.parametrize("command", [("games", "list"), ("games", "list", "--json"), ("sync",),
+                                     ("games", "add", "steam", "570"), ("watch", "--once")])
+def test_a_host_games_table_without_store_id_is_one_line(run, db_path, command):
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE games (id INTEGER PRIMARY KEY, name TEXT, store TEXT)")
+    conn.execute("INSERT INTO games (name, store) VALUES ('Dota 2', 'steam')")
+    conn.commit()
+    conn.close()
+    one_error_line(run(*command), str(db_path), "lacks column(s) store_id")

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import sqlite_utils
 
-from .db import SIGNALS, database_error, db_file, write
+from .db import SIGNALS, check_games_table, database_error, db_file, write
 from .errors import LibraryError
 from .models import Game, Signal
 
@@ -68,6 +68,7 @@ def load_games(db: sqlite_utils.Database, stores: Iterable[str] | None = None,
     Read as plain tuples, with each signal's ``detail`` parsed when first used: an
     unchanged 20,000-game library is read in a fraction of a second.
     """
+    check_games_table(db)
     title = _title_column(db)
     where, params = _store_clause(stores)
     if not include_hidden:
