@@ -213,6 +213,7 @@ class _Sync:
         self.total = 0
         self.include_hidden = False
         self.locked = False
+        self.http_controls: dict[str, http.PluginControls] = {}
         """Whether this sync holds the OS sync lock (see :mod:`patchwatch.locks`)."""
 
     def run(self, resume: bool) -> SyncSummary:
@@ -338,7 +339,11 @@ class _Sync:
             report.reason = f"off until {health.off_until} after repeated failures " \
                             f"(last: {health.last_error})"
             return games
-        http.controls(name).start(max_bytes=self.config.max_answer_bytes)
+        # This sync's own stop switch and cap for the plugin's HTTP (see http.bind).
+        self.http_controls[name] = control = http.PluginControls(name)
+        control.start(max_bytes=self.config.max_answer_bytes)
+        # Threads the plugin starts itself are not bound: they read the process-wide cap.
+        http.controls(name).max_bytes = self.config.max_answer_bytes
         ok, reason = self._available(name, settings)
         if ok is None:
             report.status, report.reason = "cancelled", "the sync was cancelled"
@@ -377,6 +382,7 @@ class _Sync:
         box: list[Any] = []
 
         def ask() -> None:
+            http.bind(self.http_controls[name])
             try:
                 box.append(call(self.pm, name, "is_available", settings=settings))
             except Exception as exc:
@@ -390,7 +396,7 @@ class _Sync:
                 return None, None
             worker.join(min(CANCEL_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         if not box:
-            http.controls(name).give_up()  # a request it is stuck in ends; the thread can exit
+            self.http_controls[name].give_up()  # a request it is stuck in ends; the thread exits
             return False, f"is_available did not answer in {self.config.availability_timeout:g} s"
         answer = box[0]
         if isinstance(answer, Exception):
@@ -411,6 +417,7 @@ class _Sync:
         stop = threading.Event()
 
         def produce() -> None:
+            http.bind(self.http_controls[name])
             result: Any = None
             try:
                 result = call(self.pm, name, "check_updates_bulk", games=list(games),
@@ -480,7 +487,7 @@ class _Sync:
         finally:
             stop.set()
             if worker.is_alive():  # given up (timeout, cancel, Ctrl-C): release its HTTP waits
-                http.controls(name).give_up()
+                self.http_controls[name].give_up()
             if batch or claims:  # also on Ctrl-C: what was fetched is saved
                 self._flush(name, batch, run_id, report, summary, claims)
         return status, error
