@@ -181,3 +181,42 @@ def test_resume_follows_the_whole_chain_of_unfinished_runs(db_path, config, monk
     assert db[SIGNALS].count == n
     statuses = [r["status"] for r in db.query(f"SELECT status FROM {RUNS} ORDER BY id")]
     assert statuses == ["done", "resumed", "resumed", "done"]
+
+
+@pytest.mark.parametrize("change_feed", [False, True])
+def test_a_resumed_sync_asks_a_change_feed_plugin_about_every_game_again(db_path, config,
+                                                                        change_feed):
+    """A build published after a cut-short run checked a game: a plugin with a change feed
+    is asked about that game again when the next sync resumes, so the finished sync has it;
+    a plugin without one is not (resuming skips what was checked, as the README says)."""
+    import threading
+    for i in range(1, 4):
+        add_game(db_path, "steam", str(i))
+    plugin = ExamplePlugin(catalogue={"1": 1, "2": 1, "3": 1})
+    plugin.change_feed = change_feed
+    pm = new_plugin_manager({"p": plugin})
+    sync_library(db_path, pm=pm, config=config)  # baselines
+    plugin.catalogue.update({"1": 2, "2": 2, "3": 2})
+    cancel = threading.Event()
+
+    def progress(done, total):  # cut short once some games were recorded
+        if done >= 1:
+            cancel.set()
+
+    import patchwatch.sync as s
+    flush_every = s.FLUSH_EVERY
+    s.FLUSH_EVERY = 1
+    plugin.delay = 0.05
+    try:
+        cut = sync_library(db_path, pm=pm, config=config, cancel=cancel, progress=progress)
+    finally:
+        s.FLUSH_EVERY = flush_every
+    plugin.delay = 0
+    assert cut.cancelled and 1 <= len(cut.updated) < 3
+    first_seen = {u.store_id for u in cut.updated}
+    plugin.catalogue.update({k: 3 for k in first_seen})  # published after they were checked
+    resumed = sync_library(db_path, pm=pm, config=config)
+    assert resumed.resumed_from == cut.run_id
+    late = {u.store_id for u in resumed.updated if u.new_value == "3"}
+    assert late == (first_seen if change_feed else set())
+    assert resumed.skipped_resumed == (0 if change_feed else len(first_seen))

@@ -227,11 +227,16 @@ class _Sync:
             raise SyncBusy(_busy_message(self.db, self.path))
         if not resume:
             previous = None
+        all_backends = backends(self.pm, self.config)
         skip: set[int] = set()
         earlier: list[UpdateRecord] = []
         if previous is not None:
             chain = state.run_chain(self.db, previous)
-            skip = state.checked_in_runs(self.db, chain) & {g.id for g in games}
+            # A store with a change feed is asked again about every game: cheap, and it
+            # tells what changed after the cut-short runs checked a game.
+            fed = {b.store for b in all_backends if b.change_feed and not b.disabled}
+            skip = state.checked_in_runs(self.db, chain) & {g.id for g in games
+                                                            if g.store not in fed}
             earlier = state.updates_in_runs(self.db, chain)
         todo = [g for g in games if g.id not in skip]
         self.total = len(games)
@@ -245,7 +250,6 @@ class _Sync:
                               skipped_hidden=hidden_count(self.db, self.stores)
                               if not self.include_hidden else 0)
         self._progress()
-        all_backends = backends(self.pm, self.config)
         by_store: dict[str, list[Game]] = {}
         no_id = [g for g in todo if not g.store_id]
         for game in todo:
