@@ -27,7 +27,7 @@ from patchwatch import launchers
 from patchwatch.config import Config
 from patchwatch.db import open_db
 from patchwatch.launchers import import_games, outdated, read_launchers, refresh_installed
-from patchwatch.library import add_new_games
+from patchwatch.library import import_games as add_to_library
 from patchwatch.plugins import new_plugin_manager
 from patchwatch.sync import sync_library
 from patchwatch.testing import ExamplePlugin
@@ -88,7 +88,7 @@ def run(apps: int, heroic_games: int) -> dict[str, float | int]:
 
         # Fill the library up and sync it: a tenth of the installed games are behind.
         extra = max(0, LIBRARY - db["games"].count)
-        add_new_games(db, [{"store": "steam", "store_id": str(900_000 + n)}
+        add_to_library(db, [{"store": "steam", "store_id": str(900_000 + n)}
                            for n in range(extra)])
         installed = {(s, i): b for s, i, b in db.execute(
             "SELECT store, store_id, build FROM patchwatch_installed WHERE installed = 1")}

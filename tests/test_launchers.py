@@ -17,7 +17,7 @@ from patchwatch.config import Config
 from patchwatch.db import INSTALLED, open_db
 from patchwatch.launchers import (import_games, outdated, read_launchers, record_installed,
                                   refresh_installed, with_installed_branches)
-from patchwatch.library import add_game, add_new_games, game_index
+from patchwatch.library import add_game, game_index
 from patchwatch.plugins import backends, new_plugin_manager
 from patchwatch.sync import sync_library
 from patchwatch.testing import ExamplePlugin
@@ -195,15 +195,6 @@ def test_a_backlogia_row_with_the_id_only_in_extra_data_is_not_duplicated(tmp_pa
     assert summary.added == [] and summary.already == 1 and database["games"].count == 1
     row = database.execute(f"SELECT game_id FROM {INSTALLED}").fetchone()
     assert row[0] == 1  # linked to the host's row
-
-
-def test_add_new_games_refuses_bad_rows_before_writing(db):
-    from patchwatch.errors import LibraryError
-
-    with pytest.raises(LibraryError, match="game #2"):
-        add_new_games(db, [{"store": "steam", "store_id": "1"}, {"store": "steam"}])
-    assert db["games"].count == 0
-    assert game_index(db) == {}
 
 
 # -- out of date ---------------------------------------------------------------------

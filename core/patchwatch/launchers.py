@@ -25,7 +25,8 @@ import sqlite_utils
 from .config import Config, load_config
 from .db import INSTALLED, SIGNALS, open_db, write
 from .errors import LauncherNotFound
-from .library import _fast_rows, add_new_games, game_index, now_iso
+from .library import _fast_rows, game_index, now_iso
+from .library import import_games as add_to_library
 from .models import (BadAnswer, LauncherGame, LauncherInfo, LauncherWarning, brief_repr,
                      checked_launcher_game)
 from .plugins import NOT_IMPLEMENTED, PluginManager, call, get_plugin_manager, implements
@@ -339,11 +340,13 @@ class ImportSummary:
     added: list[dict[str, Any]]
     already: int
     skipped_owned: int = 0
+    refused: list[str] = field(default_factory=list)
+    """Games the library refused (one line each: text it cannot store)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"launchers": [r.to_dict() for r in self.reports], "added": self.added,
                 "added_count": len(self.added), "already_in_library": self.already,
-                "skipped_not_installed": self.skipped_owned}
+                "skipped_not_installed": self.skipped_owned, "refused": self.refused}
 
 
 def import_games(db: sqlite_utils.Database, reports: list[LauncherReport], *,
@@ -360,20 +363,17 @@ def import_games(db: sqlite_utils.Database, reports: list[LauncherReport], *,
             key = (game.store, game.store_id)
             if key not in wanted or (game.title and not wanted[key].title):
                 wanted[key] = game
-    rows = [{"store": g.store, "store_id": g.store_id, "title": g.title,
-             "extra": dict(g.extra) or None} for g in wanted.values()]
-    ids, already = add_new_games(db, rows)
+    before = game_index(db)
+    fresh = [g for key, g in wanted.items() if key not in before]
+    counts = add_to_library(db, ({"store": g.store, "store_id": g.store_id, "title": g.title,
+                                  "extra": dict(g.extra) or None} for g in fresh))
     index = game_index(db)
-    new_ids = set(ids)
-    added = []
-    for game in wanted.values():
-        game_id = index.get((game.store, game.store_id))
-        if game_id in new_ids:
-            added.append({"id": game_id, "store": game.store, "store_id": game.store_id,
-                          "title": game.title})
+    added = [{"id": index.get((g.store, g.store_id)), "store": g.store, "store_id": g.store_id,
+              "title": g.title} for g in fresh if (g.store, g.store_id) in index]
     record_installed(db, reports)
     link_games(db)
-    return ImportSummary(reports, added, already, skipped)
+    return ImportSummary(reports, added, len(wanted) - len(fresh) + counts.existing, skipped,
+                         counts.refused)
 
 
 # -- installed vs latest ---------------------------------------------------------------

@@ -122,6 +122,8 @@ def import_launchers(obj: Context, names: tuple[str, ...], installed_only: bool,
         click.echo(f"added {len(summary.added)} new game(s); {summary.already} already in the "
                    "library" + (f"; {summary.skipped_owned} not installed, left out"
                                 if summary.skipped_owned else ""))
+        for line in summary.refused:
+            click.echo(f"  refused: {line}")
         if summary.added:
             click.echo("next: `patchwatch sync`, then `patchwatch outdated`")
     sys.exit(EXIT_PARTIAL if any(r.error for r in reports) else EXIT_OK)
