@@ -303,3 +303,15 @@ def test_the_digest_marks_updated_games_installed_here(db_path):
     lines = body.splitlines()
     assert any("Game 1" in line and "[installed here]" in line for line in lines)
     assert any("Game 2" in line and "[installed here]" not in line for line in lines)
+
+
+def test_a_game_two_launchers_list_is_counted_once_by_the_one_that_knows_its_build(db_path):
+    without = FakeLauncher([game(1, None)])
+    with_build = FakeLauncher([game(1, "100")])
+    pm = new_plugin_manager({"a": without, "b": with_build,
+                             "steam": ExamplePlugin("steam", catalogue={"1": 101})})
+    database = open_db(db_path)
+    import_games(database, read_launchers(pm, Config(env={})))
+    sync_library(db_path, pm=pm, config=Config(env={}))
+    report = outdated(database)
+    assert report.installed == 1 and [o.launcher for o in report.outdated] == ["b"]

@@ -72,8 +72,16 @@ class LauncherReport:
 
 _caches: dict[str, dict[str, Any]] = {}
 """Each launcher plugin's ``cache``, kept for the life of the process."""
-_hung: dict[str, threading.Thread] = {}
-_infos: dict[tuple[int, str], LauncherInfo | str] = {}
+
+
+def _pm_state(pm: PluginManager) -> tuple[dict[str, LauncherInfo | str],
+                                          dict[str, threading.Thread]]:
+    """The manager's launcher infos and hung reads, kept on the manager itself."""
+    state = getattr(pm, "_patchwatch_launchers", None)
+    if state is None:
+        state = ({}, {})
+        pm._patchwatch_launchers = state  # type: ignore[attr-defined]
+    return state
 
 
 def launcher_names(pm: PluginManager, config: Config | None = None) -> list[str]:
@@ -86,8 +94,8 @@ def launcher_names(pm: PluginManager, config: Config | None = None) -> list[str]
 
 def launcher_info(pm: PluginManager, name: str) -> LauncherInfo | str:
     """The plugin's checked :class:`LauncherInfo`, or why there is none (cached per plugin)."""
-    key = (id(pm), name)
-    if key not in _infos:
+    infos, _ = _pm_state(pm)
+    if name not in infos:
         box: list[Any] = []
 
         def ask() -> None:
@@ -101,8 +109,8 @@ def launcher_info(pm: PluginManager, name: str) -> LauncherInfo | str:
         worker.join(INFO_TIMEOUT)
         if not box:
             return f"launcher_info() did not answer in {INFO_TIMEOUT:g} s"
-        _infos[key] = _checked_info(box[0])
-    return _infos[key]
+        infos[name] = _checked_info(box[0])
+    return infos[name]
 
 
 def _checked_info(info: Any) -> LauncherInfo | str:
@@ -129,6 +137,7 @@ def read_launchers(pm: PluginManager | None = None, config: Config | None = None
     config = config or load_config()
     chosen = list(names) if names is not None else launcher_names(pm, config)
     reports = {name: LauncherReport(name, name) for name in chosen}
+    _, hung = _pm_state(pm)
     boxes: dict[str, list[LauncherReport]] = {}
     workers: dict[str, threading.Thread] = {}
     for name, report in reports.items():
@@ -138,7 +147,7 @@ def read_launchers(pm: PluginManager | None = None, config: Config | None = None
             continue
         report.launcher, report.stores = info.launcher, info.stores
         report.branch_setting = info.branch_setting
-        if name in _hung and _hung[name].is_alive():
+        if name in hung and hung[name].is_alive():
             report.error = "still stuck in an earlier read (not asked again)"
             continue
         boxes[name] = []
@@ -150,7 +159,7 @@ def read_launchers(pm: PluginManager | None = None, config: Config | None = None
     for name, worker in workers.items():
         worker.join(max(0.0, deadline - time.monotonic()))
         if not boxes[name]:
-            _hung[name] = worker
+            hung[name] = worker
             reports[name].error = f"did not finish reading in {timeout:g} s"
             reports[name].games, reports[name].warnings = [], []
     return list(reports.values())
@@ -442,7 +451,8 @@ def outdated(db: sqlite_utils.Database) -> OutdatedReport:
             LEFT JOIN games g ON g.id = i.game_id
             LEFT JOIN {SIGNALS if have_signals else '(SELECT NULL AS game_id, NULL AS kind, NULL AS value, NULL AS version, NULL AS published_at, NULL AS first_seen)'} s
                    ON s.game_id = i.game_id AND s.kind = i.kind
-            WHERE i.installed = 1""").fetchall()
+            WHERE i.installed = 1
+            ORDER BY i.build IS NULL, s.value IS NULL, i.launcher""").fetchall()
     seen: set[tuple[str, str]] = set()
     for row in rows:
         (game_id, store, store_id, name, launcher, branch, build, version, latest,
@@ -493,7 +503,7 @@ def with_installed_branches(db: sqlite_utils.Database, config: Config,
     stores = {store: dict(section) for store, section in config.stores.items()}
     added = False
     for name in launcher_names(pm, config):
-        info = _infos.get((id(pm), name)) or launcher_info(pm, name)
+        info = launcher_info(pm, name)
         if isinstance(info, str) or not info.branch_setting:
             continue
         for store, store_id, branch in db.execute(
