@@ -49,7 +49,7 @@ def default_roots(platform: str = sys.platform, home: Path | None = None,
     if platform == "darwin":
         return [home / "Library" / "Application Support" / "Steam"]
     data_home = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else home / ".local/share"
-    return [data_home / "Steam", home / ".local/share/Steam", home / ".steam/steam",
+    return list(dict.fromkeys([data_home / "Steam", home / ".local/share/Steam", home / ".steam/steam",
             home / ".steam/root", home / ".steam/debian-installation",
             home / FLATPAK / ".local/share/Steam", home / FLATPAK / "data/Steam",
-            home / "snap/steam/common/.local/share/Steam"]
+            home / "snap/steam/common/.local/share/Steam"]))
