@@ -149,6 +149,7 @@ def outdated_command(obj: Context, no_refresh: bool, as_json: bool) -> None:
     """
     from .launchers import outdated, refresh_installed
 
+    refresh = None
     if not no_refresh:
         pm, config = _pm_config(obj)
         refresh = refresh_installed(obj.db_path, pm=pm, config=config)
@@ -163,7 +164,10 @@ def outdated_command(obj: Context, no_refresh: bool, as_json: bool) -> None:
                                f"{report.warnings[0].message})", err=True)
     report = outdated(obj.db(read_only=True))
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        data = report.to_dict()
+        if refresh is not None:
+            data["launchers"] = [r.to_dict() for r in refresh.reports]
+        click.echo(json.dumps(data, indent=2))
     else:
         for item in report.outdated:
             installed = _label(item.installed_version, item.installed_build)
