@@ -315,3 +315,22 @@ def test_a_game_two_launchers_list_is_counted_once_by_the_one_that_knows_its_bui
     sync_library(db_path, pm=pm, config=Config(env={}))
     report = outdated(database)
     assert report.installed == 1 and [o.launcher for o in report.outdated] == ["b"]
+
+
+def test_the_launchers_command_lists_each_plugin_and_what_it_found(installed_pm, monkeypatch):
+    missing = FakeLauncher()
+    missing.missing = "nothing here"
+    installed_pm(fake=FakeLauncher([game(1), game(2, installed=False),
+                                    LauncherWarning("/x.acf", "truncated")]),
+                 gone=missing, off=FakeLauncher())
+    monkeypatch.setenv("PATCHWATCH_DISABLE", "off")
+    result = CliRunner().invoke(cli, ["launchers"])
+    assert result.exit_code == 0, result.output
+    first, *rest = result.output.splitlines()
+    assert first.startswith("fake (Fake launcher): 1 installed, 1 owned but not installed; "
+                            "1 file(s) skipped [")
+    assert rest == ["  warning: /x.acf: truncated", "gone: not found (nothing here)",
+                    "off: disabled"]
+    data = json.loads(CliRunner().invoke(cli, ["launchers", "--json"]).output)
+    assert [(d["name"], d.get("installed"), d.get("disabled")) for d in data] == [
+        ("fake", 1, None), ("gone", 0, None), ("off", None, True)]

@@ -24,7 +24,7 @@ import sqlite_utils
 
 from .config import Config, load_config
 from .db import INSTALLED, SIGNALS, open_db, write
-from .errors import LauncherNotFound
+from .errors import LauncherNotFound, PatchwatchError
 from .library import _fast_rows, game_index, now_iso
 from .library import import_games as add_to_library
 from .models import (BadAnswer, LauncherGame, LauncherInfo, LauncherWarning, brief_repr,
@@ -191,6 +191,9 @@ def _read_one(pm: PluginManager, name: str, settings: dict[str, Any],
                 break
     except LauncherNotFound as exc:
         report.missing = str(exc) or f"{report.launcher} not found"
+        games, warnings = [], []
+    except PatchwatchError as exc:  # a bad setting: its message names it
+        report.error = str(exc)
         games, warnings = [], []
     except Exception as exc:  # a plugin's fault never reaches the caller
         report.error = f"{type(exc).__name__}: {exc}"

@@ -21,6 +21,7 @@ def register(cli: click.Group) -> None:
     assert isinstance(games, click.Group)
     games.add_command(import_launchers)
     cli.add_command(outdated_command)
+    cli.add_command(launchers_command)
 
 
 def _pm_config(obj: Context) -> tuple[Any, Any]:
@@ -183,6 +184,43 @@ def outdated_command(obj: Context, no_refresh: bool, as_json: bool) -> None:
                    + (f", {report.not_compared} not compared (not synced yet or no build "
                       "known)" if report.not_compared else ""))
     sys.exit(EXIT_OUTDATED if report.outdated else EXIT_OK)
+
+
+@click.command("launchers")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+@_guarded
+def launchers_command(obj: Context, as_json: bool) -> None:
+    """List the installed launcher plugins and what each finds on this machine.
+
+    Reads the launchers (nothing is written): per plugin, the launcher, its stores, how many
+    games are installed or only owned, and the files it could not read. `patchwatch games
+    import-launchers` adds them to the library.
+    """
+    from .launchers import launcher_info, launcher_names, read_launchers
+
+    pm, config = _pm_config(obj)
+    names = launcher_names(pm, config)
+    reports = {r.name: r for r in read_launchers(pm, config, names)}
+    disabled = sorted(n for n in config.disabled()
+                      if n in launcher_names(pm) and n not in names)
+    rows = []
+    for name in names:
+        info = launcher_info(pm, name)
+        report = reports[name]
+        rows.append({**report.to_dict(), "version": pm.versions.get(name),
+                     "description": "" if isinstance(info, str) else info.description})
+    rows += [{"name": n, "disabled": True} for n in disabled]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no launcher plugins installed (patchwatch-launcher-steam, "
+                   "patchwatch-launcher-heroic, patchwatch-launcher-gog)")
+    for name in names:
+        _echo_report(reports[name], verbose=False)
+    for name in disabled:
+        click.echo(f"{name}: disabled")
 
 
 def _label(version: str | None, build: str) -> str:

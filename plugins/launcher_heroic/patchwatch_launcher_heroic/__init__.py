@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from patchwatch import LauncherGame, LauncherInfo, LauncherNotFound, LauncherWarning, hookimpl
-from patchwatch.settings import read_settings
+from patchwatch.settings import SettingsError, read_settings
 
 from .gog import read_heroic_gog
 from .legendary import read_legendary
@@ -34,6 +34,11 @@ class HeroicSettings:
     legendary_paths: tuple[str, ...] = ()
     """legendary config folders (holding ``installed.json``); replaces the search."""
     max_file_mb: int = 64
+
+    def validate(self) -> None:
+        if not 1 <= self.max_file_mb <= 1024 * 1024:
+            raise SettingsError(f"launcher_heroic setting max_file_mb must be a whole number of MiB "
+                                f"from 1, got {self.max_file_mb!r}")
 
 
 def default_folders(platform: str = sys.platform, home: Path | None = None,

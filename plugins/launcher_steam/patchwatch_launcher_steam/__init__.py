@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from patchwatch import LauncherGame, LauncherInfo, LauncherNotFound, LauncherWarning, hookimpl
-from patchwatch.settings import read_settings
+from patchwatch.settings import SettingsError, read_settings
 
 from .manifests import library_paths, read_manifest, scan_library
 from .paths import default_roots
@@ -32,6 +32,11 @@ class SteamClientSettings:
     """Also list Proton, the Steam Linux Runtimes and the redistributables."""
     max_file_kb: int = 1024
     """Larger manifests are skipped with a warning (bounded memory)."""
+
+    def validate(self) -> None:
+        if not 1 <= self.max_file_kb <= 1024 * 1024:
+            raise SettingsError(f"launcher_steam setting max_file_kb must be a whole number of KiB "
+                                f"from 1, got {self.max_file_kb!r}")
 
 
 @hookimpl

@@ -183,3 +183,19 @@ def test_an_unchanged_manifest_is_not_parsed_again(tmp_path, monkeypatch):
 def test_the_entry_point_is_installed():
     (ep,) = [e for e in entry_points(group="patchwatch") if e.name == "launcher_steam"]
     assert ep.load() is plugin
+
+
+def test_a_bad_setting_is_one_line_in_the_import(tmp_path):
+    from patchwatch.config import Config
+    from patchwatch.launchers import read_launchers
+    from patchwatch.plugins import new_plugin_manager
+
+    pm = new_plugin_manager({"launcher_steam": plugin})
+    config = Config(plugins={"launcher_steam": {"max_file_kb": 0, "paths": [str(tmp_path)]}},
+                    env={})
+    (report,) = read_launchers(pm, config)
+    assert report.error == ("launcher_steam setting max_file_kb must be a whole number of KiB "
+                            "from 1, got 0")
+    config = Config(plugins={"launcher_steam": {"pathz": []}}, env={})
+    (report,) = read_launchers(pm, config)
+    assert report.error.startswith("unknown launcher_steam setting(s): pathz; known:")
