@@ -21,6 +21,7 @@ PLUGIN_STATE = "patchwatch_plugin_state"
 OUTBOX = "patchwatch_outbox"
 NOTIFY_STATE = "patchwatch_notify_state"
 INSTALLED = "patchwatch_installed"
+LAUNCHER_CACHE = "patchwatch_launcher_cache"
 BACKLOGIA_UPDATES = "game_depot_updates"
 BUSY_TIMEOUT_MS = 5000
 
@@ -73,6 +74,10 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
          "install_path": str, "update_pending": int, "source": str, "extra": str,
          "first_seen": str, "changed_at": str},
         ("launcher", "store", "store_id"), [["game_id"]],
+    ),
+    LAUNCHER_CACHE: (  # each launcher plugin's read cache, as JSON; see launchers.py
+        {"name": str, "data": str, "updated_at": str},
+        "name", [],
     ),
 }
 """patchwatch's own tables: columns, primary key, indexes."""

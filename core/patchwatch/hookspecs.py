@@ -125,8 +125,10 @@ def read_launcher(settings: Mapping[str, Any],
     naming it and go on with the rest. Set ``LauncherGame.source`` to the file a game came
     from: while that file (or a folder above it) has a warning, the core keeps what it knew.
 
-    ``cache`` is yours, kept in memory between calls in one process (``patchwatch watch``
-    re-reads every cycle): keep parsed files by ``(mtime, size)`` there so an unchanged
-    launcher is re-read with ``stat`` calls only. The core bounds the call in time and
+    ``cache`` is yours, kept between calls (``patchwatch watch`` re-reads every cycle): keep
+    what you parsed from each file under its ``(mtime, size)`` so an unchanged launcher is
+    re-read with ``stat`` calls only. Keep it plain JSON data (``LauncherGame.to_dict()``)
+    and the core also saves it in the database (up to 8 MiB), so a new process is as quick;
+    anything else lives in the process only. Treat what you find there as untrusted. The core bounds the call in time and
     checks each item as it does answers; a bad item becomes a warning naming your plugin.
     """

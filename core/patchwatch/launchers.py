@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from .config import Config, load_config
-from .db import INSTALLED, SIGNALS, open_db, write
+from .db import INSTALLED, LAUNCHER_CACHE, SIGNALS, open_db, write
 from .errors import LauncherNotFound, PatchwatchError
 from .library import _fast_rows, game_index, now_iso
 from .library import import_games as add_to_library
@@ -54,6 +54,8 @@ class LauncherReport:
     """Why the read failed as a whole (the plugin raised, hung or is broken)."""
     seconds: float = 0.0
     branch_setting: str | None = None
+    finished: bool = False
+    """The plugin's call returned (whatever it said) within the time allowed."""
 
     @property
     def complete(self) -> bool:
@@ -70,8 +72,40 @@ class LauncherReport:
         }
 
 
-_caches: dict[str, dict[str, Any]] = {}
-"""Each launcher plugin's ``cache``, kept for the life of the process."""
+MAX_SAVED_CACHE = 8 * 1024 * 1024
+"""The largest plugin cache (as JSON) kept in the database between processes."""
+
+
+class _Cache(dict):
+    """A plugin's ``cache``: a dict that knows whether the plugin changed it."""
+
+    dirty = False
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.dirty = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.dirty = True
+        super().__delitem__(key)
+
+    def _changing(name: str):  # type: ignore[misc]
+        def method(self: "_Cache", *args: Any, **kwargs: Any) -> Any:
+            self.dirty = True
+            return getattr(dict, name)(self, *args, **kwargs)
+        return method
+
+    pop = _changing("pop")
+    popitem = _changing("popitem")
+    clear = _changing("clear")
+    update = _changing("update")
+    setdefault = _changing("setdefault")
+    del _changing
+
+
+_caches: dict[str, _Cache] = {}
+"""Each launcher plugin's ``cache``, kept for the life of the process (and, when it is
+plain JSON data, in the database between processes: see :func:`read_launchers`)."""
 
 
 def _pm_state(pm: PluginManager) -> tuple[dict[str, LauncherInfo | str],
@@ -128,14 +162,65 @@ def _checked_info(info: Any) -> LauncherInfo | str:
 
 
 def read_launchers(pm: PluginManager | None = None, config: Config | None = None,
-                   names: Iterable[str] | None = None, *,
-                   timeout: float = READ_TIMEOUT) -> list[LauncherReport]:
+                   names: Iterable[str] | None = None, *, timeout: float = READ_TIMEOUT,
+                   db: sqlite_utils.Database | None = None) -> list[LauncherReport]:
     """Read every launcher plugin (or those ``names``), side by side, each in its own
     thread and within ``timeout`` seconds. Never raises for a plugin's fault: a plugin
-    that raises, hangs or yields garbage gets ``error`` or warnings in its report."""
+    that raises, hangs or yields garbage gets ``error`` or warnings in its report.
+
+    With ``db``, a plugin's cache is also kept there between processes (when it is plain
+    JSON data of at most :data:`MAX_SAVED_CACHE`), so a new process re-reads an unchanged
+    launcher as cheaply as ``watch`` does."""
     pm = pm or get_plugin_manager()
     config = config or load_config()
     chosen = list(names) if names is not None else launcher_names(pm, config)
+    if db is not None:
+        _load_caches(db, chosen)
+    reports = _read_all(pm, config, chosen, timeout)
+    if db is not None and not getattr(db, "read_only", False):
+        _save_caches(db, [r.name for r in reports if r.finished])
+    return reports
+
+
+def _load_caches(db: sqlite_utils.Database, names: list[str]) -> None:
+    wanted = [n for n in names if n not in _caches]
+    if not wanted or not db[LAUNCHER_CACHE].exists():
+        return
+    for name, data in db.execute(
+            f"SELECT name, data FROM {LAUNCHER_CACHE} WHERE name IN "
+            f"({', '.join('?' for _ in wanted)})", wanted):
+        try:
+            loaded = json.loads(data)
+        except (TypeError, ValueError, RecursionError):
+            continue  # a damaged row: the plugin reads everything again
+        if isinstance(loaded, dict):
+            _caches[name] = _Cache(loaded)
+
+
+def _save_caches(db: sqlite_utils.Database, names: list[str]) -> None:
+    rows = []
+    for name in names:
+        cache = _caches.get(name)
+        if cache is None or not cache.dirty:
+            continue
+        try:
+            text = json.dumps(cache, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            cache.dirty = False  # not plain data: kept in this process only
+            continue
+        if len(text) <= MAX_SAVED_CACHE:
+            rows.append((name, text, now_iso()))
+        cache.dirty = False
+    if rows:
+        with write(db):
+            db.conn.executemany(
+                f"INSERT INTO {LAUNCHER_CACHE} (name, data, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET data = excluded.data, "
+                "updated_at = excluded.updated_at", rows)
+
+
+def _read_all(pm: PluginManager, config: Config, chosen: list[str],
+              timeout: float) -> list[LauncherReport]:
     reports = {name: LauncherReport(name, name) for name in chosen}
     _, hung = _pm_state(pm)
     boxes: dict[str, list[LauncherReport]] = {}
@@ -168,7 +253,7 @@ def read_launchers(pm: PluginManager | None = None, config: Config | None = None
 def _read_one(pm: PluginManager, name: str, settings: dict[str, Any],
               report: LauncherReport, done: list[LauncherReport]) -> None:
     started = time.monotonic()
-    cache = _caches.setdefault(name, {})
+    cache = _caches.setdefault(name, _Cache())
     games: list[LauncherGame] = []
     warnings: list[LauncherWarning] = []
     try:
@@ -200,6 +285,7 @@ def _read_one(pm: PluginManager, name: str, settings: dict[str, Any],
         games, warnings = [], []
     report.games, report.warnings = games, warnings
     report.seconds = time.monotonic() - started
+    report.finished = True
     done.append(report)
 
 
@@ -332,10 +418,10 @@ def refresh_installed(db: str | Path | sqlite_utils.Database, *,
     cycle and a host can call next to ``sync_library``. Cheap when nothing changed."""
     pm = pm or get_plugin_manager()
     config = config or load_config()
-    reports = read_launchers(pm, config, names)
     own = not isinstance(db, sqlite_utils.Database)
     database = open_db(db, lock_wait=config.lock_wait) if own else db
     try:
+        reports = read_launchers(pm, config, names, db=database)
         changes = record_installed(database, reports)
         link_games(database)
     finally:

@@ -95,13 +95,14 @@ def import_launchers(obj: Context, names: tuple[str, ...], installed_only: bool,
 
     pm, config = _pm_config(obj)
     chosen = _check_names(pm, config, names)
-    reports = read_launchers(pm, config, chosen)
+    db = obj.db(read_only=True) if dry_run and obj.db_path.exists() else (
+        None if dry_run else obj.db())
+    reports = read_launchers(pm, config, chosen, db=db)
     if not reports:
         click.echo("no launcher plugins installed: install patchwatch-launcher-steam, "
                    "patchwatch-launcher-heroic, ... (or `patchwatch games add`)", err=True)
         sys.exit(EXIT_OK)
     if dry_run:
-        db = obj.db(read_only=True) if obj.db_path.exists() else None
         index = game_index(db) if db is not None else {}
         new = {(g.store, g.store_id): g for r in reports for g in r.games
                if (g.installed or not installed_only) and (g.store, g.store_id) not in index}
@@ -114,7 +115,7 @@ def import_launchers(obj: Context, names: tuple[str, ...], installed_only: bool,
                 _echo_report(report, verbose)
             click.echo(f"would add {len(new)} new game(s) (dry run: nothing changed)")
         sys.exit(EXIT_PARTIAL if any(r.error for r in reports) else EXIT_OK)
-    summary = import_games(obj.db(), reports, installed_only=installed_only)
+    summary = import_games(db, reports, installed_only=installed_only)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -269,6 +269,21 @@ class LauncherGame:
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Ids a store plugin needs besides ``store_id`` (Epic's ``namespace``); plain JSON."""
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (for a plugin's ``cache``); :meth:`from_dict` reads it back."""
+        data = {name: getattr(self, name) for name in _LAUNCHER_GAME_FIELDS}
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LauncherGame":
+        """A game from :meth:`to_dict`'s data; raises ``TypeError`` for anything else."""
+        return cls(**{k: v for k, v in data.items() if k in _LAUNCHER_GAME_FIELDS})
+
+
+_LAUNCHER_GAME_FIELDS = ("store", "store_id", "title", "installed", "build", "kind", "version",
+                         "branch", "install_path", "update_pending", "source", "extra")
+
 
 @dataclass(frozen=True)
 class LauncherWarning:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from patchwatch import LauncherGame, LauncherInfo, LauncherNotFound, LauncherWarning, hookimpl
+from patchwatch.models import checked_launcher_game
 from patchwatch.settings import read_settings
 
 __all__ = ["launcher_info", "read_launcher", "GogSettings", "default_databases"]
@@ -146,14 +147,19 @@ def _read_folder(folder: Path, cache: dict[str, Any]) -> Iterator[LauncherGame |
         except OSError as exc:
             yield LauncherWarning(entry.path, f"cannot be read: {exc.strerror or exc}")
             continue
-        key = (stat.st_mtime_ns, stat.st_size)
+        key = [stat.st_mtime_ns, stat.st_size]
         cached = cache.get(entry.path)
-        if cached is not None and cached[0] == key:
-            item = cached[1]
-        else:
+        item: LauncherGame | LauncherWarning | None
+        try:
+            item = (checked_launcher_game(LauncherGame.from_dict(cached[1]))
+                    if cached[1] is not None else None) \
+                if isinstance(cached, list) and cached[0] == key else False  # type: ignore[assignment]
+        except (TypeError, ValueError, AttributeError, IndexError):
+            item = False  # type: ignore[assignment]
+        if item is False:
             item = _read_info(Path(entry.path), folder, stat.st_size)
-            if not isinstance(item, LauncherWarning):
-                cache[entry.path] = (key, item)
+            if not isinstance(item, LauncherWarning):  # plain JSON: kept between processes
+                cache[entry.path] = [key, item.to_dict() if item is not None else None]
         if item is not None:
             yield item
 

@@ -20,9 +20,9 @@ def load_json(path: Path, cache: dict[str, Any], limit: int) -> Any:
         return LauncherWarning(key, "permission denied")
     except OSError as exc:
         return LauncherWarning(key, f"cannot be read: {exc.strerror or exc}")
-    stamp = (stat.st_mtime_ns, stat.st_size)
+    stamp = [stat.st_mtime_ns, stat.st_size]
     cached = cache.get(key)
-    if cached is not None and cached[0] == stamp:
+    if isinstance(cached, list) and len(cached) == 2 and cached[0] == stamp:
         return cached[1]
     if stat.st_size > limit:
         return LauncherWarning(key, f"larger than {limit // (1024 * 1024)} MiB: skipped")
@@ -38,7 +38,7 @@ def load_json(path: Path, cache: dict[str, Any], limit: int) -> Any:
     except (ValueError, RecursionError) as exc:
         return LauncherWarning(key, f"not valid JSON ({str(exc)[:80]}); being rewritten? "
                                     "read again next time")
-    cache[key] = (stamp, data)
+    cache[key] = [stamp, data]  # plain JSON: the core may keep it between processes
     return data
 
 

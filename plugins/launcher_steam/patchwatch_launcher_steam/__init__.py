@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from patchwatch import LauncherGame, LauncherInfo, LauncherNotFound, LauncherWarning, hookimpl
+from patchwatch.models import checked_launcher_game
 from patchwatch.settings import SettingsError, read_settings
 
 from .manifests import library_paths, read_manifest, scan_library
@@ -70,6 +71,7 @@ def read_launcher(settings: Mapping[str, Any],
             yield from _manifest(entry, library, limit, cfg.include_tools, cache, seen)
     for stale in set(cache) - seen:  # manifests gone since the last read
         del cache[stale]
+        _parsed.pop(stale, None)
 
 
 def _manifest(entry: os.DirEntry[str], library: Path, limit: int, include_tools: bool,
@@ -80,17 +82,39 @@ def _manifest(entry: os.DirEntry[str], library: Path, limit: int, include_tools:
     except OSError as exc:
         yield LauncherWarning(path, f"cannot be read: {exc.strerror or exc}")
         return
-    key = (stat.st_mtime_ns, stat.st_size, include_tools)
-    cached = cache.get(path)
-    if cached is not None and cached[0] == key:
-        item = cached[1]
+    key = [stat.st_mtime_ns, stat.st_size, include_tools]
+    memo = _parsed.get(path)
+    item = memo[1] if memo is not None and memo[0] == key and path in cache \
+        else _cached(cache.get(path), key)
+    if item is not False:
+        _parsed[path] = (key, item)
     else:
         item = read_manifest(Path(path), library, limit, include_tools)
         if not isinstance(item, LauncherWarning):  # a bad file is read again next time
-            cache[path] = (key, item)
+            # Plain JSON data, so the core can keep it between processes too.
+            cache[path] = [key, item.to_dict() if item is not None else None]
+            _parsed[path] = (key, item)
     seen.add(path)
     if item is not None:
         yield item
+
+
+_parsed: dict[str, tuple[list[Any], LauncherGame | None]] = {}
+"""The games already built in this process, by manifest path: an unchanged manifest costs
+one ``stat`` (the ``cache`` entry, plain data from the database, is checked only once)."""
+
+
+def _cached(entry: Any, key: list[Any]) -> LauncherGame | None | bool:
+    """The game a cache entry holds for an unchanged file, None for a skipped tool, or
+    False when the file must be read (changed, never read, or a damaged entry)."""
+    if not isinstance(entry, list) or len(entry) != 2 or entry[0] != key:
+        return False
+    if entry[1] is None:
+        return None
+    try:  # saved in the database: checked as the core checks what a plugin yields
+        return checked_launcher_game(LauncherGame.from_dict(entry[1]))
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def _unique(paths: Any) -> list[Path]:

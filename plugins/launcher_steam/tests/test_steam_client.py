@@ -199,3 +199,44 @@ def test_a_bad_setting_is_one_line_in_the_import(tmp_path):
     config = Config(plugins={"launcher_steam": {"pathz": []}}, env={})
     (report,) = read_launchers(pm, config)
     assert report.error.startswith("unknown launcher_steam setting(s): pathz; known:")
+
+
+def test_a_new_process_reads_an_unchanged_client_without_parsing(tmp_path, monkeypatch):
+    from patchwatch import launchers
+    from patchwatch.config import Config
+    from patchwatch.db import LAUNCHER_CACHE, open_db
+    from patchwatch.launchers import refresh_installed
+    from patchwatch.plugins import new_plugin_manager
+
+    root = make_client(tmp_path / "Steam")
+    for appid in range(1, 4):
+        add_app(root, appid, f"App {appid}", 100, beta="beta" if appid == 2 else None)
+    db = open_db(tmp_path / "db.sqlite")
+    pm = new_plugin_manager({"launcher_steam": plugin})
+    config = Config(plugins={"launcher_steam": {"paths": [str(root)]}}, env={})
+    monkeypatch.setattr(launchers, "_caches", {})
+    first = refresh_installed(db, pm=pm, config=config)
+    parsed = []
+    real = manifests.read_manifest
+    monkeypatch.setattr(plugin, "read_manifest",
+                        lambda path, *a: parsed.append(path.name) or real(path, *a))
+    monkeypatch.setattr(launchers, "_caches", {})  # a new process
+    monkeypatch.setattr(plugin, "_parsed", {})
+    again = refresh_installed(db, pm=pm, config=config)
+    assert parsed == [] and again.changes.changed == 0
+    assert again.reports[0].games == first.reports[0].games
+    # A damaged saved cache is read again from the files, never trusted or fatal.
+    import json
+
+    saved = json.loads(db.execute(f"SELECT data FROM {LAUNCHER_CACHE}").fetchone()[0])
+    path = str(root / "steamapps/appmanifest_1.acf")
+    saved[path][1]["installed"] = "yes"  # a field of the wrong type
+    saved[str(root / "steamapps/appmanifest_2.acf")] = [None, 5]
+    saved["x"] = 3
+    db.execute(f"UPDATE {LAUNCHER_CACHE} SET data = ?", [json.dumps(saved)])
+    db.conn.commit()
+    monkeypatch.setattr(launchers, "_caches", {})
+    monkeypatch.setattr(plugin, "_parsed", {})
+    third = refresh_installed(db, pm=pm, config=config)
+    assert sorted(parsed) == ["appmanifest_1.acf", "appmanifest_2.acf"]
+    assert third.reports[0].games == first.reports[0].games
