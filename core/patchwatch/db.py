@@ -76,7 +76,7 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
         ("launcher", "store", "store_id"), [["game_id"]],
     ),
     LAUNCHER_CACHE: (  # each launcher plugin's read cache, as JSON; see launchers.py
-        {"name": str, "data": str, "updated_at": str},
+        {"name": str, "data": str, "updated_at": str, "fingerprint": str},
         "name", [],
     ),
 }

@@ -13,6 +13,7 @@ Hosts call :func:`refresh_installed` (what ``patchwatch watch`` does each cycle)
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import threading
 import time
@@ -56,6 +57,8 @@ class LauncherReport:
     branch_setting: str | None = None
     finished: bool = False
     """The plugin's call returned (whatever it said) within the time allowed."""
+    same_as_last: bool = False
+    """The plugin handed back the very games and warnings of its last read in this process."""
 
     @property
     def complete(self) -> bool:
@@ -103,6 +106,10 @@ class _Cache(dict):
     del _changing
 
 
+_checked: dict[str, dict[int, tuple[LauncherGame, LauncherGame]]] = {}
+_last_warnings: dict[str, list[LauncherWarning]] = {}
+_fingerprints: dict[str, str] = {}
+"""The fingerprint of each plugin's last read in this process (see :func:`_fingerprint`)."""
 _caches: dict[str, _Cache] = {}
 """Each launcher plugin's ``cache``, kept for the life of the process (and, when it is
 plain JSON data, in the database between processes: see :func:`read_launchers`)."""
@@ -256,6 +263,11 @@ def _read_one(pm: PluginManager, name: str, settings: dict[str, Any],
     cache = _caches.setdefault(name, _Cache())
     games: list[LauncherGame] = []
     warnings: list[LauncherWarning] = []
+    # A plugin that hands back the very objects of its last read (from its cache) gets
+    # them checked once: by identity, holding the object so its id cannot be reused.
+    last = _checked.get(name, {})
+    seen: dict[int, tuple[LauncherGame, LauncherGame]] = {}
+    hits = 0
     try:
         items = call(pm, name, "read_launcher", settings=settings, cache=cache)
         if items is NOT_IMPLEMENTED:
@@ -267,7 +279,14 @@ def _read_one(pm: PluginManager, name: str, settings: dict[str, Any],
                                                     str(item.message)[:1000]))
                 continue
             try:
-                games.append(checked_launcher_game(item))
+                known = last.get(id(item))
+                if known is not None and known[0] is item:
+                    checked = known[1]
+                    hits += 1
+                else:
+                    checked = checked_launcher_game(item)
+                seen[id(item)] = (item, checked)
+                games.append(checked)
             except BadAnswer as exc:
                 warnings.append(LauncherWarning(name, f"{name} gave a malformed game: {exc}"))
             if len(games) >= MAX_GAMES:
@@ -284,6 +303,9 @@ def _read_one(pm: PluginManager, name: str, settings: dict[str, Any],
         report.error = f"{type(exc).__name__}: {exc}"
         games, warnings = [], []
     report.games, report.warnings = games, warnings
+    report.same_as_last = (report.complete and hits == len(games) == len(last)
+                           and _last_warnings.get(name) == warnings)
+    _checked[name], _last_warnings[name] = seen, warnings
     report.seconds = time.monotonic() - started
     report.finished = True
     done.append(report)
@@ -335,9 +357,15 @@ def record_installed(db: sqlite_utils.Database,
     changes = InstalledChanges()
     index: dict[tuple[str, str], Any] | None = None
     now = now_iso()
+    done = dict(db.execute(f"SELECT name, fingerprint FROM {LAUNCHER_CACHE}").fetchall())
     for report in reports:
         if not report.complete:
             continue
+        fingerprint = (_fingerprints.get(report.name) if report.same_as_last else None) \
+            or _fingerprint(report)
+        _fingerprints[report.name] = fingerprint
+        if done.get(report.name) == fingerprint:
+            continue  # the same as the last read recorded: nothing to compare or write
         stored = {(r[0], r[1]): r[2:] for r in _fast_rows(db, 
             f"SELECT store, store_id, {', '.join(_COLUMNS)} FROM {INSTALLED} "
             "WHERE launcher = ?", [report.name])}
@@ -364,7 +392,11 @@ def record_installed(db: sqlite_utils.Database,
                 changes.kept += 1
             else:
                 gone.append(key)
+        remember = (f"INSERT INTO {LAUNCHER_CACHE} (name, fingerprint) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint")
         if not upserts and not gone:
+            with write(db):
+                db.execute(remember, [report.name, fingerprint])
             continue
         for key, values in upserts:
             before = stored.get(key)
@@ -383,9 +415,18 @@ def record_installed(db: sqlite_utils.Database,
             db.conn.executemany(
                 f"DELETE FROM {INSTALLED} WHERE launcher = ? AND store = ? AND store_id = ?",
                 [(report.name, *key) for key in gone])
+            db.execute(remember, [report.name, fingerprint])
         changes.changed += len(upserts)
         changes.removed += len(gone)
     return changes
+
+
+def _fingerprint(report: LauncherReport) -> str:
+    """What a read said (games and warned paths), as a digest stable across processes: the
+    same digest as the last recorded read means there is nothing to compare or write."""
+    games = sorted((g.store, g.store_id, _row_values(g, None)[1:]) for g in report.games)
+    warned = sorted(w.path for w in report.warnings)
+    return hashlib.sha1(repr((games, warned)).encode("utf-8", "replace")).hexdigest()
 
 
 def link_games(db: sqlite_utils.Database) -> int:
