@@ -73,7 +73,7 @@ def run(apps: int, heroic_games: int) -> dict[str, float | int]:
         db = open_db(db_path)
 
         started = time.perf_counter()
-        summary = import_games(db, read_launchers(pm, config))
+        summary = import_games(db, read_launchers(pm, config, db=db))
         import_s = time.perf_counter() - started
         warnings = sum(len(r.warnings) for r in summary.reports)
 
