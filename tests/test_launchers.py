@@ -17,7 +17,7 @@ from patchwatch.config import Config
 from patchwatch.db import INSTALLED, open_db
 from patchwatch.launchers import (import_games, outdated, read_launchers, record_installed,
                                   refresh_installed, with_installed_branches)
-from patchwatch.library import add_game, game_index
+from patchwatch.library import add_game
 from patchwatch.plugins import backends, new_plugin_manager
 from patchwatch.sync import sync_library
 from patchwatch.testing import ExamplePlugin
