@@ -105,7 +105,7 @@ def update_links(game: Game, signal: Signal, settings: Mapping[str, Any]) -> Lin
 def launcher_info() -> LauncherInfo:
     """Say which launcher you read and the stores its games belong to.
 
-    Called once per process, like ``store_info`` (same 5 s bound, no file access needed):
+    Called once per plugin manager, like ``store_info`` (same 5 s bound; no file access):
     ``LauncherInfo(launcher="Steam client", stores=("steam",), branch_setting="branches")``.
     """
 
@@ -129,6 +129,10 @@ def read_launcher(settings: Mapping[str, Any],
     what you parsed from each file under its ``(mtime, size)`` so an unchanged launcher is
     re-read with ``stat`` calls only. Keep it plain JSON data (``LauncherGame.to_dict()``)
     and the core also saves it in the database (up to 8 MiB), so a new process is as quick;
-    anything else lives in the process only. Treat what you find there as untrusted. The core bounds the call in time and
-    checks each item as it does answers; a bad item becomes a warning naming your plugin.
+    anything else lives in the process only. Treat what you find there as untrusted.
+
+    The core bounds the call in time (60 s) and checks each item as it does answers; a bad
+    item becomes a warning naming your plugin. Yield the same ``LauncherGame`` objects for
+    unchanged files and they are checked only once. ``patchwatch.launchers`` stores the
+    results; your plugin never touches the database.
     """
