@@ -44,6 +44,12 @@ def _check_names(pm: Any, config: Any, names: tuple[str, ...]) -> list[str] | No
     return list(names)
 
 
+def _reading(quiet: bool) -> None:
+    """A note on a terminal while the launchers are read (seconds for a first read)."""
+    if not quiet and sys.stderr.isatty():
+        click.echo("reading the launchers' files...", err=True)
+
+
 def _echo_report(report: Any, verbose: bool) -> None:
     if report.missing:
         click.echo(f"{report.name}: not found ({report.missing})")
@@ -97,6 +103,7 @@ def import_launchers(obj: Context, names: tuple[str, ...], installed_only: bool,
     chosen = _check_names(pm, config, names)
     db = obj.db(read_only=True) if dry_run and obj.db_path.exists() else (
         None if dry_run else obj.db())
+    _reading(as_json)
     reports = read_launchers(pm, config, chosen, db=db)
     if not reports:
         click.echo("no launcher plugins installed: install patchwatch-launcher-steam, "
@@ -154,6 +161,7 @@ def outdated_command(obj: Context, no_refresh: bool, as_json: bool) -> None:
     refresh = None
     if not no_refresh:
         pm, config = _pm_config(obj)
+        _reading(as_json)
         refresh = refresh_installed(obj.db_path, pm=pm, config=config)
         if not as_json:
             for report in refresh.reports:
