@@ -81,3 +81,41 @@ def test_watch_rereads_the_launcher_so_an_updated_game_leaves_the_list(tmp_path)
     Watcher(db_path, pm=pm, config=config, log=lines.append).run(once=True)
     assert outdated(db).outdated == [] and outdated(db).current == 1
     assert "updated through a launcher: Game" in lines
+
+
+def test_import_into_a_backlogia_library_adds_only_what_backlogia_lacks(tmp_path):
+    """Backlogia already imported Steam, Epic (legendary) and Heroic GOG games; the launchers
+    know one more of each. Only those three are added; re-running adds nothing."""
+    import patchwatch_launcher_heroic
+    from patchwatch.testing.backlogia import (create_backlogia_db, epic_row, gog_heroic_row,
+                                              steam_row)
+    from patchwatch_launcher_heroic.testing import heroic_folder, legendary_folder
+
+    path = create_backlogia_db(tmp_path / "game_library.db", [
+        steam_row(570, "Dota 2"), epic_row("Fortnite", "Fortnite", "fn", "cat"),
+        gog_heroic_row("1207664663", "The Witcher 3")])
+    root = make_client(tmp_path / "Steam")
+    add_app(root, 570, "Dota 2", 1)
+    add_app(root, 440, "Team Fortress 2", 2)
+    heroic = heroic_folder(tmp_path / "heroic", [
+        {"appName": "1207664663", "buildId": "5", "version": "4.0"},
+        {"appName": "1454587428", "buildId": "6", "version": "1.0"}])
+    legendary_folder(heroic / "legendaryConfig/legendary", [
+        {"app_name": "Fortnite", "title": "Fortnite", "version": "1"},
+        {"app_name": "Sugar", "title": "Rocket League", "version": None}])
+    pm = new_plugin_manager({"launcher_steam": patchwatch_launcher_steam,
+                             "launcher_heroic": patchwatch_launcher_heroic})
+    config = Config(plugins={"launcher_steam": {"paths": [str(root)]},
+                             "launcher_heroic": {"heroic_paths": [str(heroic)]}}, env={})
+    db = open_db(path)
+    summary = import_games(db, read_launchers(pm, config, db=db))
+    assert sorted((g["store"], g["store_id"]) for g in summary.added) == [
+        ("epic", "Sugar"), ("gog", "1454587428"), ("steam", "440")]
+    assert summary.already == 3 and db["games"].count == 6
+    names = dict(db.execute("SELECT store_id, name FROM games WHERE id > 3").fetchall())
+    assert names == {"440": "Team Fortress 2", "1454587428": "gog:1454587428",
+                     "Sugar": "Rocket League"}  # name is NOT NULL in Backlogia: a stand-in
+    assert import_games(db, read_launchers(pm, config, db=db)).added == []
+    linked = db.execute("SELECT count(*) FROM patchwatch_installed WHERE game_id IS NULL "
+                        "AND installed = 1").fetchone()[0]
+    assert linked == 0  # every installed game points at its Backlogia row
