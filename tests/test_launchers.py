@@ -334,3 +334,16 @@ def test_the_launchers_command_lists_each_plugin_and_what_it_found(installed_pm,
     data = json.loads(CliRunner().invoke(cli, ["launchers", "--json"]).output)
     assert [(d["name"], d.get("installed"), d.get("disabled")) for d in data] == [
         ("fake", 1, None), ("gone", 0, None), ("off", None, True)]
+
+
+def test_a_game_removed_and_imported_again_is_linked_to_its_new_row(db):
+    fake = FakeLauncher([game(1)])
+    import_games(db, read(fake))
+    add_game(db, "steam", "2")  # the highest row id now: the re-added game gets a new one
+    (old_id,) = db.execute(f"SELECT game_id FROM {INSTALLED}").fetchone()
+    db.execute("DELETE FROM games WHERE id = ?", [old_id])
+    db.conn.commit()
+    import_games(db, read(fake))
+    (new_id,) = db.execute("SELECT id FROM games WHERE store_id = '1'").fetchone()
+    assert new_id != old_id
+    assert db.execute(f"SELECT game_id FROM {INSTALLED}").fetchone()[0] == new_id

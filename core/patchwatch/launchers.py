@@ -430,9 +430,11 @@ def _fingerprint(report: LauncherReport) -> str:
 
 
 def link_games(db: sqlite_utils.Database) -> int:
-    """Link installed rows to library games added since they were read; returns how many."""
-    missing = db.execute(f"SELECT launcher, store, store_id FROM {INSTALLED} "
-                         "WHERE game_id IS NULL").fetchall()
+    """Link installed rows to library games added since they were read, or added again
+    after being removed (their old row id is gone); returns how many were linked."""
+    missing = db.execute(f"SELECT launcher, store, store_id FROM {INSTALLED} i "
+                         "WHERE game_id IS NULL OR NOT EXISTS "
+                         "(SELECT 1 FROM games g WHERE g.id = i.game_id)").fetchall()
     if not missing:
         return 0
     index = game_index(db)

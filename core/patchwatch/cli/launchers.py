@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Context, _guarded, db_option
+from .base import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Context, db_option, guarded
 
 EXIT_OUTDATED = 4
 """``patchwatch outdated``: some installed games are out of date."""
@@ -25,13 +25,13 @@ def register(cli: click.Group) -> None:
 
 
 def _pm_config(obj: Context) -> tuple[Any, Any]:
-    from .plugins import get_plugin_manager
+    from ..plugins import get_plugin_manager
 
     return get_plugin_manager(), obj.config()
 
 
 def _check_names(pm: Any, config: Any, names: tuple[str, ...]) -> list[str] | None:
-    from .launchers import launcher_names
+    from ..launchers import launcher_names
 
     if not names:
         return None
@@ -82,7 +82,7 @@ def _echo_report(report: Any, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
 @db_option
 @click.pass_obj
-@_guarded
+@guarded
 def import_launchers(obj: Context, names: tuple[str, ...], installed_only: bool,
                      dry_run: bool, as_json: bool, verbose: bool) -> None:
     """Add your games from the launchers on this machine (Steam, Heroic, ...).
@@ -96,8 +96,8 @@ def import_launchers(obj: Context, names: tuple[str, ...], installed_only: bool,
 
     Exit codes: 0 done, 1 error, 2 usage error, 3 a launcher plugin failed.
     """
-    from .launchers import import_games, read_launchers
-    from .library import game_index
+    from ..launchers import import_games, read_launchers
+    from ..library import game_index
 
     pm, config = _pm_config(obj)
     chosen = _check_names(pm, config, names)
@@ -144,7 +144,7 @@ def import_launchers(obj: Context, names: tuple[str, ...], installed_only: bool,
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @db_option
 @click.pass_obj
-@_guarded
+@guarded
 def outdated_command(obj: Context, no_refresh: bool, as_json: bool) -> None:
     """List installed games whose build is not the newest known on their branch.
 
@@ -156,7 +156,7 @@ def outdated_command(obj: Context, no_refresh: bool, as_json: bool) -> None:
 
     Exit codes: 0 every compared game is up to date, 4 some are out of date, 1 error.
     """
-    from .launchers import outdated, refresh_installed
+    from ..launchers import outdated, refresh_installed
 
     refresh = None
     if not no_refresh:
@@ -198,7 +198,7 @@ def outdated_command(obj: Context, no_refresh: bool, as_json: bool) -> None:
 @click.command("launchers")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-@_guarded
+@guarded
 def launchers_command(obj: Context, as_json: bool) -> None:
     """List the installed launcher plugins and what each finds on this machine.
 
@@ -206,7 +206,7 @@ def launchers_command(obj: Context, as_json: bool) -> None:
     games are installed or only owned, and the files it could not read. `patchwatch games
     import-launchers` adds them to the library.
     """
-    from .launchers import launcher_info, launcher_names, read_launchers
+    from ..launchers import launcher_info, launcher_names, read_launchers
 
     pm, config = _pm_config(obj)
     names = launcher_names(pm, config)
