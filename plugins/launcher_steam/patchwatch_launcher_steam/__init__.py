@@ -89,7 +89,7 @@ def _manifest(entry: os.DirEntry[str], library: Path, limit: int, include_tools:
     if item is not False:
         _parsed[path] = (key, item)
     else:
-        item = read_manifest(Path(path), library, limit, include_tools)
+        item = read_manifest(path, library, limit, include_tools)
         if not isinstance(item, LauncherWarning):  # a bad file is read again next time
             # Plain JSON data, so the core can keep it between processes too.
             cache[path] = [key, item.to_dict() if item is not None else None]

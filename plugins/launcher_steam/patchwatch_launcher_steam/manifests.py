@@ -50,7 +50,7 @@ def is_tool(appid: str, name: str | None) -> bool:
     return appid in TOOLS or bool(name and TOOL_NAMES.match(name))
 
 
-def read_text(path: Path, limit: int) -> str | LauncherWarning:
+def read_text(path: Path | str, limit: int) -> str | LauncherWarning:
     """The file's text, or a warning saying why not (never raises)."""
     try:
         with open(path, "rb") as handle:
@@ -88,9 +88,10 @@ def library_paths(root: Path, limit: int) -> tuple[list[Path], list[LauncherWarn
     return folders, warnings
 
 
-def read_manifest(path: Path, library: Path, limit: int,
+def read_manifest(path: Path | str, library: Path | str, limit: int,
                   include_tools: bool = False) -> LauncherGame | LauncherWarning | None:
     """One app manifest as a game, a warning, or None for a tool (Proton, runtimes)."""
+    path = str(path)  # plain strings: a Path per file costs as much as parsing it
     text = read_text(path, limit)
     if isinstance(text, LauncherWarning):
         return text
@@ -102,7 +103,7 @@ def read_manifest(path: Path, library: Path, limit: int,
     state = doc.get("appstate")
     if not isinstance(state, dict):
         return LauncherWarning(str(path), "no AppState block")
-    match = MANIFEST.match(path.name)
+    match = MANIFEST.match(os.path.basename(path))
     appid = _text(state.get("appid")) or (match[1] if match else None)
     if not appid or not appid.isdigit():
         return LauncherWarning(str(path), f"no numeric appid (got {appid!r})")
@@ -120,8 +121,8 @@ def read_manifest(path: Path, library: Path, limit: int,
     return LauncherGame(
         store="steam", store_id=appid, title=name, installed=bool(flags & FULLY_INSTALLED),
         build=build, kind=f"buildid@{branch}" if branch else "buildid", branch=branch,
-        install_path=str(library / "steamapps" / "common" / installdir) if installdir else None,
-        update_pending=pending, source=str(path))
+        install_path=os.path.join(library, "steamapps", "common", installdir)
+        if installdir else None, update_pending=pending, source=path)
 
 
 def _text(value: Any) -> str | None:

@@ -164,7 +164,7 @@ def test_an_unchanged_manifest_is_not_parsed_again(tmp_path, monkeypatch):
     parsed = []
     real = manifests.read_manifest
     monkeypatch.setattr(plugin, "read_manifest",
-                        lambda path, *a: parsed.append(path.name) or real(path, *a))
+                        lambda path, *a: parsed.append(os.path.basename(path)) or real(path, *a))
     cache: dict = {}
     read(cache, paths=[str(root)])
     assert len(parsed) == 5
@@ -219,7 +219,7 @@ def test_a_new_process_reads_an_unchanged_client_without_parsing(tmp_path, monke
     parsed = []
     real = manifests.read_manifest
     monkeypatch.setattr(plugin, "read_manifest",
-                        lambda path, *a: parsed.append(path.name) or real(path, *a))
+                        lambda path, *a: parsed.append(os.path.basename(path)) or real(path, *a))
     monkeypatch.setattr(launchers, "_caches", {})  # a new process
     monkeypatch.setattr(plugin, "_parsed", {})
     again = refresh_installed(db, pm=pm, config=config)
