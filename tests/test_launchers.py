@@ -347,3 +347,12 @@ def test_a_game_removed_and_imported_again_is_linked_to_its_new_row(db):
     (new_id,) = db.execute("SELECT id FROM games WHERE store_id = '1'").fetchone()
     assert new_id != old_id
     assert db.execute(f"SELECT game_id FROM {INSTALLED}").fetchone()[0] == new_id
+
+
+def test_patchwatch_plugins_names_the_launcher_plugins_apart(installed_pm, tmp_path):
+    installed_pm(fake=FakeLauncher(), steam=ExamplePlugin("steam"))
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "db"), "plugins"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert not any(line.startswith("fake ") for line in lines)  # not a store backend
+    assert "launcher plugins: fake (`patchwatch launchers`)" in lines
