@@ -47,6 +47,30 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
 
 
 @hookspec
+def check_settings(settings: Mapping[str, Any]) -> str | None:
+    """Check your settings (the same mapping ``is_available`` gets) without any request.
+
+    Called when the config is read (``patchwatch sync``, ``watch``, ``plugins``) and before
+    each sync that has games for you. Raise an error (``patchwatch.settings.SettingsError``)
+    or return a one-line reason naming the key and value, e.g. ``gog setting os must be
+    windows, mac or linux, got 'windoze'``; return None when they are fine. A plugin with bad
+    settings is skipped (its games go to the next plugin) and does not count toward its
+    circuit breaker: the user has to fix the config, no retry can.
+    """
+
+
+@hookspec
+def weak_only(settings: Mapping[str, Any]) -> str | None:
+    """Say, without any request, whether these settings let you see only weak signals.
+
+    Return None when you can see real builds, else one short reason, e.g. ``"no legendary
+    login: only the catalog's edit date, not a confirmed build"``. ``patchwatch plugins``
+    and the sync summary show it once, so a user knows why every change is labelled
+    *not a confirmed build*. Raising counts as None.
+    """
+
+
+@hookspec
 def check_updates_bulk(
     games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]
 ) -> Iterable[tuple[int, Result] | Unchanged]:

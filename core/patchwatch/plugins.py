@@ -194,3 +194,49 @@ def _store_infos(pm: PluginManager, names: list[str]) -> dict[str, tuple[Any, st
             hung.setdefault(name, workers.get(name) or hung[name])
             answers[name] = (None, f"store_info() did not answer in {STORE_INFO_TIMEOUT:g} s")
     return answers
+
+
+def settings_error(pm: PluginManager, name: str, settings: Mapping[str, Any]) -> str | None:
+    """What the plugin's ``check_settings`` hook finds wrong with ``settings`` (one line),
+    or None (also when it does not implement the hook)."""
+    try:
+        answer = call(pm, name, "check_settings", settings=settings)
+    except Exception as exc:  # SettingsError, or a plugin's own ValueError: its message
+        return str(exc) or type(exc).__name__
+    return answer.strip() if isinstance(answer, str) and answer.strip() else None
+
+
+def check_config(pm: PluginManager, config: Config, found: list[Backend] | None = None,
+                 source: str = "config") -> list[str]:
+    """Raise :class:`~patchwatch.errors.ConfigError` for a plugin name in ``[plugins.*]``,
+    ``[priority]`` or ``disable`` (also ``$PATCHWATCH_DISABLE``) that is a misspelling of an
+    installed plugin, a ``[stores.*]`` that misspells a served store, or a plugin setting
+    the plugin refuses. Returns notes on names that match no installed plugin at all (a
+    plugin you uninstalled may keep its section)."""
+    from .config import closest, is_typo
+    from .errors import ConfigError
+
+    found = found if found is not None else backends(pm, config)
+    known = {b.name for b in found}
+    stores = {b.store for b in found if b.store}
+    named = [(f"[plugins.{n}]", n) for n in config.plugins] + \
+        [(f"[priority] {n}", n) for n in config.priorities] + \
+        [(f"disable = {n!r}", n) for n in sorted(config.disabled())]
+    notes = []
+    for where, name in named:
+        if name in known:
+            continue
+        if is_typo(name, known):
+            raise ConfigError(f"{source}: {where}: unknown plugin {name!r}{closest(name, known)}")
+        notes.append(f"{where}: no plugin {name!r} is installed")
+    for name in config.stores:
+        if name not in stores and is_typo(name, stores):
+            raise ConfigError(f"{source}: [stores.{name}]: unknown store {name!r}"
+                              f"{closest(name, stores)}")
+    for backend in found:
+        if backend.error or backend.disabled:
+            continue
+        error = settings_error(pm, backend.name, config.settings_for(backend.name, backend.store))
+        if error:
+            raise ConfigError(f"{source}: [plugins.{backend.name}]: {error}")
+    return notes

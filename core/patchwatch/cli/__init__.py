@@ -76,6 +76,7 @@ def cli(ctx: click.Context, db: str | None, config: str | None) -> None:
     3 some games could not be checked, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
     """
     ctx.obj = Context(db, config)
+    ctx.obj.db_given = ctx.get_parameter_source("db") is click.core.ParameterSource.COMMANDLINE
 
 
 from .games import games  # noqa: E402

@@ -18,12 +18,35 @@ EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 3, 
 
 
 class Context:
+    """What the group's options set for every command: the database and config paths."""
+
     def __init__(self, db: str | None, config: str | None):
         self.db_path = Path(db) if db else default_db_path()
+        self.db_given = False
+        """The user typed ``--db`` (a default or ``$PATCHWATCH_DB`` path is not checked)."""
         self.config_path = config
+        self.config_notes: list[str] = []
+
+    def require_db(self, create: bool) -> None:
+        """Refuse a named database that does not exist unless ``create``: a mistyped
+        ``--db`` must not become a new, empty library (the default path is created)."""
+        if self.db_given and not create and not self.db_path.exists():
+            raise PatchwatchError(
+                f"no database at {self.db_path} (a typo?); pass --create to start a new one there")
 
     def config(self):
         return load_config(self.config_path)
+
+    def checked_config(self):
+        """The config, with its plugin names and each plugin's settings checked against the
+        installed plugins (a misspelt name or a refused setting: one line, exit 1)."""
+        from ..config import default_config_path
+        from ..plugins import check_config, get_plugin_manager
+
+        config = self.config()
+        self.config_notes = check_config(get_plugin_manager(), config,
+                                         source=str(self.config_path or default_config_path()))
+        return config
 
     def db(self, read_only: bool = False):
         """The database; ``read_only`` never creates or changes anything (a missing file is
@@ -33,7 +56,8 @@ class Context:
 
 def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        ctx.find_object(Context).db_path = Path(value)
+        obj = ctx.find_object(Context)
+        obj.db_path, obj.db_given = Path(value), True
 
 
 db_option = click.option(
@@ -62,3 +86,19 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
 
     return wrapper
+
+
+def local_time(value: Any) -> str:
+    """An ISO 8601 time (UTC, as stored) in the user's local time zone, to the minute; text
+    that is not a time is returned as is. ``--json`` keeps the stored UTC value."""
+    from datetime import datetime, timezone
+
+    if not isinstance(value, str) or not value:
+        return "" if value is None else str(value)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()

@@ -47,7 +47,7 @@ def watch(obj: Context, stores: tuple[str, ...], once: bool) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         click.echo(f"{stamp} {line}")
 
-    config = obj.config()
+    config = obj.checked_config()
     watcher = Watcher(obj.db_path, pm=get_plugin_manager(), config=config,
                       stores=list(stores) or None, log=log)
     sys.exit(watcher.run(once=once))
