@@ -67,6 +67,8 @@ class SteamSession:
         self.server_list: servers.ServerList | None = servers.from_settings(cm_servers) if cm_servers else None
         """The servers to try; made on first logon unless given."""
         self.directory_error = ""
+        self.directory_reached = False
+        """The Steam Directory answered during the last logon (so the network works)."""
         self._directory_retry_at = 0.0
         self._list_lock = threading.Lock()
         self.connect_timeout = 10.0
@@ -218,6 +220,7 @@ class SteamSession:
         ``TryAnotherCM`` / ``ServiceUnavailable`` answer or silence, all within
         ``connect_timeout``."""
         self._disconnect()
+        self.directory_reached = False
         deadline = time.monotonic() + self.connect_timeout
         server_list = self._servers(deadline)
         candidates = [s for kind in self.kinds for s in server_list.ordered([kind])][:MAX_ATTEMPTS]
@@ -240,7 +243,8 @@ class SteamSession:
                 continue
             log.debug("logged on to %s", server)
             return client
-        unreached = bool(failures) and not any(f.reached for _, f in failures)
+        unreached = (bool(failures) and not any(f.reached for _, f in failures)
+                     and not self.directory_reached)
         raise (PicsUnreachable if unreached else PicsUnavailable)(self._explain(failures, server_list))
 
     def _explain(self, failures: list[tuple["servers.Server", _ServerFailed]],
@@ -273,10 +277,12 @@ class SteamSession:
                 if error is not None:
                     raise error
             except (servers.DirectoryError, gevent.Timeout) as exc:
+                self.directory_reached = getattr(exc, "reached", False)
                 self.directory_error = str(exc) or f"Steam Directory gave no answer within {timeout:g} s"
                 self._directory_retry_at = time.monotonic() + servers.BAD_FOR
                 log.info("steam_pics: %s", self.directory_error)
             else:
+                self.directory_reached = True
                 self.directory_error = ""
                 with self._list_lock:
                     if self.server_list is not None:
