@@ -162,6 +162,23 @@ def _id_from_extra(extra: Any) -> str:
     return next((id_text(data[k]) for k in ID_KEYS if id_text(data.get(k))), "")
 
 
+def fill_titles(db: sqlite_utils.Database, names: list[tuple[Game, str]]) -> int:
+    """Give each game added without a title (empty, or the ``store:store_id`` placeholder
+    :func:`add_games` writes when the host requires one) the store's name for it; a title
+    the user or host wrote is never changed. Returns how many rows got one."""
+    title = _title_column(db)
+    if title is None or not names:
+        return 0
+    done = 0
+    with write(db):
+        for game, name in names:
+            done += db.execute(
+                f"UPDATE games SET [{title}] = ? WHERE id = ? AND ([{title}] IS NULL "
+                f"OR trim([{title}]) = '' OR [{title}] = ?)",
+                [name.strip()[:300], game.id, f"{game.store}:{game.store_id}"]).rowcount
+    return done
+
+
 def hidden_count(db: sqlite_utils.Database, stores: Iterable[str] | None = None) -> int:
     """How many games (of ``stores``) the host marks hidden or removed."""
     visible = _hidden_clause(db)

@@ -18,7 +18,7 @@ from . import http, state
 from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
-from .library import hidden_count, load_games, now_iso
+from .library import fill_titles, hidden_count, load_games, now_iso
 from .models import BadAnswer, Game, Result, Unchanged, brief_repr, checked_claim, checked_result
 from .plugins import (NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager,
                       settings_error)
@@ -598,6 +598,10 @@ class _Sync:
             summary.checked += len(games)
             summary.unchanged += len(games)
             self.processed += len(games)
+        untitled = [(game, result.title) for game, result in batch
+                    if getattr(result, "title", None) and not _has_title(game)]
+        if untitled:
+            fill_titles(self.db, untitled)
         for outcome in state.record_results(self.db, name, run_id, batch):
             if outcome.kind == "problem":
                 report.problems += 1
@@ -659,6 +663,12 @@ def _cancel_check(cancel: Cancel | None) -> Callable[[], bool]:
         return last["answer"]
 
     return cancelled
+
+
+def _has_title(game: Game) -> bool:
+    """Whether the library row has a title of its own (not the ``store:id`` placeholder)."""
+    title = (game.title or "").strip()
+    return bool(title) and title != f"{game.store}:{game.store_id}"
 
 
 def _failure(game: Game, status: str, message: str) -> GameFailure:

@@ -41,6 +41,7 @@ def _exit_released(code: int) -> None:
     """Exit with ``code``; a plugin thread still running after the grace time is left behind
     (everything of ours is saved by then) instead of keeping the process alive."""
     deadline = time.monotonic() + EXIT_GRACE_SECONDS
+    _release_idle_pools()
     for thread in _lingering():
         thread.join(max(0.0, deadline - time.monotonic()))
     if _lingering():
@@ -48,6 +49,23 @@ def _exit_released(code: int) -> None:
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _release_idle_pools() -> None:
+    """Tell every thread pool's workers to end, as the interpreter's own exit does
+    (``concurrent.futures.thread._python_exit``): an idle worker, such as the one Apprise's
+    pool keeps after a notification, ends at once instead of costing the grace time; a busy
+    one finishes its task first (or is left behind after the grace time)."""
+    import concurrent.futures.thread as pool_threads
+
+    queues = getattr(pool_threads, "_threads_queues", None)
+    lock = getattr(pool_threads, "_global_shutdown_lock", None)
+    if not queues or lock is None:
+        return
+    with lock:
+        pool_threads._shutdown = True
+    for work_queue in list(queues.values()):
+        work_queue.put(None)
 
 
 def _lingering() -> list[threading.Thread]:

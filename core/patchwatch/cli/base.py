@@ -27,12 +27,12 @@ class Context:
         self.config_path = config
         self.config_notes: list[str] = []
 
-    def require_db(self, create: bool) -> None:
-        """Refuse a named database that does not exist unless ``create``: a mistyped
-        ``--db`` must not become a new, empty library (the default path is created)."""
+    def require_db(self, create: bool, how: str = "pass --create") -> None:
+        """Refuse a ``--db`` that does not exist unless ``create``: a mistyped path must not
+        become a new, empty library (the default path and ``$PATCHWATCH_DB`` are created)."""
         if self.db_given and not create and not self.db_path.exists():
-            raise PatchwatchError(
-                f"no database at {self.db_path} (a typo?); pass --create to start a new one there")
+            raise PatchwatchError(f"no database at {self.db_path} (a typo?); {how} to start "
+                                  "a new one there")
 
     def config(self):
         return load_config(self.config_path)
@@ -102,3 +102,27 @@ def local_time(value: Any) -> str:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def resolve_game(db: Any, spec: str) -> tuple[int, str]:
+    """``steam:570``, ``570`` (a store id one game of the library has) or a library row id →
+    (row id, ``steam:570``). Raises ``LookupError`` saying what is wrong (unknown; several
+    games have that store id: they are named)."""
+    spec = spec.strip()
+    store, sep, store_id = spec.partition(":")
+    query = "SELECT id, store, store_id FROM games WHERE "
+    if sep:
+        rows = list(db.query(query + "lower(trim(store)) = ? AND CAST(store_id AS TEXT) = ?",
+                             [store.strip().lower(), store_id.strip()]))
+    else:
+        rows = list(db.query(query + "CAST(store_id AS TEXT) = ?", [spec]))
+        if len(rows) > 1:
+            names = ", ".join(sorted(f"{r['store']}:{r['store_id']}" for r in rows))
+            raise LookupError(f"{spec!r} is the id of several games ({names}): name one as "
+                              "STORE:ID")
+        if not rows and spec.isdigit():
+            rows = list(db.query(query + "id = ?", [int(spec)]))
+    if not rows:
+        raise LookupError(f"no game {spec!r} in the library (use STORE:ID, e.g. steam:570, "
+                          "or a row id from `patchwatch games list`)")
+    return rows[0]["id"], f"{rows[0]['store']}:{rows[0]['store_id']}"

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .base import EXIT_ERROR, Context, guarded
+from .base import EXIT_ERROR, Context, db_option, guarded, local_time
 
 
 @click.group()
@@ -60,6 +60,7 @@ _SAMPLE = {
 
 @notify.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@db_option
 @click.pass_obj
 @guarded
 def notify_status(obj: Context, as_json: bool) -> None:
@@ -67,6 +68,7 @@ def notify_status(obj: Context, as_json: bool) -> None:
     from ..db import OUTBOX
     from ..notify import _private, outbox_counts
 
+    obj.require_db(create=False, how="`patchwatch sync --create --db ...`")
     db = obj.db()
     counts = outbox_counts(db)
     waiting = list(db.query(f"SELECT id, destination, title, attempts, next_attempt_at, last_error "
@@ -79,5 +81,5 @@ def notify_status(obj: Context, as_json: bool) -> None:
     click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "outbox empty")
     for row in waiting:
         click.echo(f"  #{row['id']} to {row['destination']}: {row['title']} - "
-                   f"{row['attempts']} attempt(s), next {row['next_attempt_at']}"
+                   f"{row['attempts']} attempt(s), next {local_time(row['next_attempt_at'])}"
                    + (f" ({row['last_error']})" if row["last_error"] else ""))

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .base import Context, db_option, guarded
+from .base import Context, db_option, guarded, local_time, resolve_game
 
 
 def _parse_since(value: str | None) -> str | None:
@@ -38,22 +38,29 @@ def _parse_since(value: str | None) -> str | None:
 @click.option("--all", "include_weak", is_flag=True,
               help="Also show store-data changes that are not confirmed builds.")
 @click.option("--game", metavar="STORE:ID",
-              help="Only this game: STORE:STORE_ID (steam:570) or its library row id.")
+              help="Only this game: STORE:STORE_ID (steam:570), a store id alone when one game "
+                   "has it (570), or its library row id.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many updates (1 or more).")
 @click.option("--format", "fmt", type=click.Choice(["text", "atom", "json"]), default="text",
               show_default=True,
               help="atom: an Atom feed; json: a JSON Feed 1.1 (for feed readers and tools).")
-@click.option("--json", "as_json", is_flag=True, help="Print the update rows as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the update rows as JSON (times in UTC).")
+@click.option("--no-links", is_flag=True,
+              help="Do not ask the plugins for store-page and patch-notes links the updates "
+                   "lack (they are kept only when notifications were on).")
 @db_option
 @click.pass_obj
 @guarded
 def updates(obj: Context, since: str | None, include_weak: bool, game: str | None, limit: int,
-            fmt: str, as_json: bool) -> None:
+            fmt: str, as_json: bool, no_links: bool) -> None:
     """List recently detected updates, newest first, as text, rows or a feed.
 
     `patchwatch updates --format atom > updates.xml` writes a feed a reader can follow
     (regenerate it from cron or after each sync); `--game steam:570` narrows it to one game.
+    Updates recorded without links (notifications were off) get them from the store's
+    plugins, within `links_timeout` (10 s); nothing is written. Times are local; --json
+    and the feeds keep UTC.
     """
     from ..state import recent_updates
 
@@ -64,6 +71,8 @@ def updates(obj: Context, since: str | None, include_weak: bool, game: str | Non
                           limit=None if game_id is not None else limit)
     if game_id is not None:
         rows = [r for r in rows if r["game_id"] == game_id][:limit]
+    if rows and not no_links:
+        _look_up_links(obj, db, rows)
     if fmt != "text":
         from .. import feeds
 
@@ -80,21 +89,27 @@ def updates(obj: Context, since: str | None, include_weak: bool, game: str | Non
     for row in rows:
         version = f" [{row['version']}]" if row["version"] else ""
         weak = "" if row["is_build"] else "  (not a confirmed build)"
-        click.echo(f"{row['detected_at']}  {row['store']}:{row['store_id']} {row['title'] or ''}"
-                   f"  {row['kind']} {row['old_value']} -> {row['new_value']}{version}{weak}")
+        click.echo(f"{local_time(row['detected_at'])}  {row['store']}:{row['store_id']} "
+                   f"{row['title'] or ''}  {row['kind']} {row['old_value']} -> "
+                   f"{row['new_value']}{version}{weak}")
+        link = row.get("notes_url") or row.get("store_url")
+        if link:
+            click.echo(f"    {link}")
+
+
+def _look_up_links(obj: Context, db: Any, rows: list[dict[str, Any]]) -> None:
+    """Links for updates recorded without any, from the plugins (read-only: not stored)."""
+    if all(r.get("store_url") or r.get("notes_url") or r.get("notes") for r in rows):
+        return
+    from ..links import fill_links
+    from ..plugins import get_plugin_manager
+
+    fill_links(db, get_plugin_manager(), obj.config(), rows, store=False)
 
 
 def _resolve_game(db: Any, spec: str) -> tuple[int, str]:
-    """``steam:570`` or a row id → (row id, ``steam:570``); a usage error when unknown."""
-    store, sep, store_id = spec.partition(":")
-    if sep:
-        rows = list(db.query("SELECT id, store, store_id FROM games WHERE lower(store) = ? "
-                             "AND store_id = ?", [store.strip().lower(), store_id.strip()]))
-    elif spec.strip().isdigit():
-        rows = list(db.query("SELECT id, store, store_id FROM games WHERE id = ?", [int(spec)]))
-    else:
-        raise click.BadParameter("use STORE:STORE_ID (steam:570) or a library row id",
-                                 param_hint="--game")
-    if not rows:
-        raise click.BadParameter(f"no game {spec!r} in the library", param_hint="--game")
-    return rows[0]["id"], f"{rows[0]['store']}:{rows[0]['store_id']}"
+    """``--game``: see :func:`resolve_game`; a usage error when unknown or ambiguous."""
+    try:
+        return resolve_game(db, spec)
+    except LookupError as exc:
+        raise click.BadParameter(str(exc), param_hint="--game") from None

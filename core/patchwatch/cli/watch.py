@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 
 import click
 
-from .base import Context, guarded
+from .base import Context, db_option, guarded
 
 
 @click.command()
 @click.option("--store", "stores", multiple=True, metavar="STORE",
               help="Only this store (repeatable).")
 @click.option("--once", is_flag=True,
-              help="Check every store once, send the digest, and exit (for cron).")
+              help="Check every store once, send the digest, and exit (for cron): exit 3 "
+                   "when some games could not be checked, as sync.")
+@db_option
 @click.pass_obj
 @guarded
 def watch(obj: Context, stores: tuple[str, ...], once: bool) -> None:
@@ -44,10 +46,11 @@ def watch(obj: Context, stores: tuple[str, ...], once: bool) -> None:
     from ..watch import Watcher
 
     def log(line: str) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.now().astimezone().isoformat(timespec="seconds")  # local, with offset
         click.echo(f"{stamp} {line}")
 
     config = obj.checked_config()
+    obj.require_db(create=False, how="`patchwatch sync --create --db ...`")
     watcher = Watcher(obj.db_path, pm=get_plugin_manager(), config=config,
                       stores=list(stores) or None, log=log)
     sys.exit(watcher.run(once=once))
