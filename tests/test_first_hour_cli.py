@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -150,3 +151,100 @@ def test_a_game_added_without_title_gets_the_store_name(run, installed_pm, db_pa
     run("games", "edit", "steam:570", "--title", "My Dota")
     run("sync")  # a title the user wrote is never replaced
     assert json.loads(run("games", "list", "--json").output)[0]["title"] == "My Dota"
+
+
+# -- 4. fix a wrong row ------------------------------------------------------------------
+
+class StrictSteam(ExamplePlugin):
+    from patchwatch import hookimpl as _hookimpl
+
+    @_hookimpl
+    def check_store_id(self, store_id):
+        return None if store_id.isdigit() else f"Steam app ids are whole numbers, got {store_id!r}"
+
+
+@pytest.fixture
+def stores(installed_pm):
+    steam = StrictSteam("steam", catalogue={"570": 1, "440": 1})
+    installed_pm(steam_x=steam, epic_x=ExamplePlugin("epic", catalogue={"a": 1}),
+                 gog_x=ExamplePlugin("gog"))
+    return steam
+
+
+def test_unknown_stores_and_malformed_ids_are_refused(run, stores):
+    steem = run("games", "add", "steem", "570")
+    assert steem.exit_code == 2
+    assert "unknown store 'steem'; did you mean 'steam'? known: epic, gog, steam" in steem.output
+    abc = run("games", "add", "steam", "abc")
+    assert abc.exit_code == 2 and "Steam app ids are whole numbers, got 'abc'" in abc.output
+    assert not os.path.exists(os.environ["PATCHWATCH_DB"])  # nothing was added
+    forced = run("games", "add", "itch", "x", "--force")
+    assert forced.exit_code == 0 and "added game" in forced.output
+
+
+def test_re_adding_says_it_exists_and_how_to_edit(run, stores):
+    run("games", "add", "epic", "a", "Alan", "--extra", '{"namespace": "wrong"}')
+    again = run("games", "add", "epic", "a", "--extra", '{"namespace": "ns"}')
+    assert again.exit_code == 0
+    assert "epic:a is already in the library (game 1, 'Alan'): nothing changed" in again.output
+    assert "to change it: patchwatch games edit epic:a --extra '{\"namespace\": \"ns\"}'" in again.output
+    edited = run("games", "edit", "epic:a", "--extra", '{"namespace": "ns"}')
+    assert edited.exit_code == 0 and "changed extra_data" in edited.output
+    row = json.loads(run("games", "list", "--json").output)[0]
+    assert row["title"] == "Alan"
+    from patchwatch.db import open_db as db_of
+    extra = next(db_of(os.environ["PATCHWATCH_DB"]).query("SELECT extra_data FROM games"))
+    assert json.loads(extra["extra_data"]) == {"namespace": "ns"}
+
+
+def test_edit_a_wrong_store_id_takes_a_new_baseline_and_remove_forgets(run, stores, db_path):
+    stores.catalogue["57"] = 9  # another app's build
+    run("games", "add", "steam", "57", "Dota 2")  # a typo: the right id is 570
+    run("sync")
+    assert run("games", "edit", "steam:57", "--store-id", "abc").exit_code == 2
+    taken = run("games", "add", "steam", "440", "TF2")
+    assert taken.exit_code == 0
+    clash = run("games", "edit", "steam:57", "--store-id", "440")
+    assert clash.exit_code == 1 and "steam:440 is already in the library (game 2)" in clash.output
+    fixed = run("games", "edit", "steam:57", "--store-id", "570", "--title", "Dota 2 (fixed)")
+    assert fixed.exit_code == 0 and "the next sync takes a new baseline" in fixed.output
+    result = json.loads(run("sync", "--json").output)
+    # 57's build is forgotten: 570 starts with a baseline, not a false update 9 -> 1.
+    assert result["baselines"] == 2 and result["updates"] == [] and result["failed"] == 0
+    removed = run("games", "remove", "570", "steam:440")
+    assert removed.exit_code == 0 and "removed steam:570 (game 1)" in removed.output
+    assert run("games", "list").output == ""
+    db = open_db(db_path)
+    assert db.execute("SELECT count(*) FROM patchwatch_signals").fetchone()[0] == 0
+    assert run("games", "remove", "steam:1").exit_code == 2
+
+
+def test_a_host_library_is_not_edited_or_removed_from(run, stores, db_path):
+    db = open_db(db_path)
+    db["games"].add_column("playtime_hours", float)  # a host's own column (Backlogia has many)
+    run("games", "add", "steam", "570", "Dota 2")
+    refused = run("games", "remove", "steam:570")
+    assert refused.exit_code == 1 and "belongs to a host app" in refused.output
+    assert json.loads(run("games", "list", "--json").output)[0]["store_id"] == "570"
+
+
+# -- 3. links for updates and feeds found while notifications were off ---------------------
+
+def test_updates_and_feeds_look_links_up_when_none_were_kept(run, installed_pm, db_path):
+    from patchwatch import Links, hookimpl
+
+    class Linked(ExamplePlugin):
+        @hookimpl
+        def update_links(self, game, signal):
+            return Links(store_page=f"https://store.example/app/{game.store_id}/")
+
+    plugin = Linked("steam", catalogue={"570": 1})
+    installed_pm(steam_x=plugin)
+    add(db_path, "steam", 570)
+    run("sync")
+    plugin.catalogue["570"] = 2
+    run("sync")  # no notify URLs: no links were looked up at detection
+    feed = json.loads(run("updates", "--format", "json").output)
+    assert feed["items"][0]["url"] == "https://store.example/app/570/"
+    assert "https://store.example/app/570/" in run("updates").output
+    assert "https://store.example" not in run("updates", "--no-links").output

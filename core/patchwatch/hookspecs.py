@@ -47,6 +47,17 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
 
 
 @hookspec
+def check_store_id(store_id: str, extra: Mapping[str, Any]) -> str | None:
+    """Say, without any request, whether ``store_id`` can be an id of your store.
+
+    Called when a user adds or edits a game of your store (``extra`` is the row's extra
+    ids, e.g. Epic's namespace; often empty). Return None when it has the right form (or
+    your store has no fixed form), else one short line saying what the form is, e.g.
+    ``Steam app ids are whole numbers (570), got 'abc'``: the game is refused with it.
+    """
+
+
+@hookspec
 def check_settings(settings: Mapping[str, Any]) -> str | None:
     """Check your settings (the same mapping ``is_available`` gets) without any request.
 

@@ -240,3 +240,22 @@ def check_config(pm: PluginManager, config: Config, found: list[Backend] | None 
         if error:
             raise ConfigError(f"{source}: [plugins.{backend.name}]: {error}")
     return notes
+
+
+def store_id_problem(pm: PluginManager, config: Config, store: str, store_id: str,
+                     extra: Mapping[str, Any] | None = None,
+                     found: list[Backend] | None = None) -> str | None:
+    """What the plugins of ``store`` find wrong with ``store_id`` (their ``check_store_id``
+    hook), or None. A plugin that raises is not asked again here."""
+    found = found if found is not None else backends(pm, config)
+    for backend in found:
+        if backend.store != store or backend.error:
+            continue
+        try:
+            answer = call(pm, backend.name, "check_store_id", store_id=store_id,
+                          extra=dict(extra or {}))
+        except Exception:  # a broken check must not stop the user adding a game
+            continue
+        if isinstance(answer, str) and answer.strip():
+            return answer.strip()
+    return None

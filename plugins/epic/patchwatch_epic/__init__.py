@@ -33,6 +33,23 @@ def store_info() -> StoreInfo:
 
 
 @hookimpl
+def check_store_id(store_id: str, extra: Mapping[str, Any]) -> str | None:
+    """An app name has no fixed form; a catalog item id given in ``extra`` is 32 hexadecimal
+    characters (Fortnite's: 4fe75bbc5a674f4f9b356b5c90567da5, as in the launcher's own
+    ``com.epicgames.launcher://apps/fn%3A4fe75bbc5a674f4f9b356b5c90567da5%3AFortnite`` link)."""
+    import re
+
+    from .ids import _CATALOG_KEYS
+
+    for key in _CATALOG_KEYS:
+        value = extra.get(key)
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", str(value)):
+            return (f"Epic catalog item ids are 32 hexadecimal characters "
+                    f"(4fe75bbc5a674f4f9b356b5c90567da5), got {key} = {str(value)[:40]!r}")
+    return None
+
+
+@hookimpl
 def check_settings(settings: Mapping[str, Any]) -> None:
     """Read the settings as a sync would; a bad one raises ``SettingsError`` naming it."""
     EpicSettings.from_mapping(settings)

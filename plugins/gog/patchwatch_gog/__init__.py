@@ -43,6 +43,13 @@ def store_info() -> StoreInfo:
 
 
 @hookimpl
+def check_store_id(store_id: str) -> str | None:
+    """GOG product ids are whole numbers (api.gog.com/products/1207658924)."""
+    return None if store_id.isdigit() else (f"GOG product ids are whole numbers (1207658924), "
+                                             f"got {store_id!r}")
+
+
+@hookimpl
 def check_settings(settings: Mapping[str, Any]) -> None:
     """Read the settings as a sync would; a bad one raises ``SettingsError`` naming it."""
     GogSettings.from_mapping(settings)

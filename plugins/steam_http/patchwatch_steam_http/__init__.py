@@ -28,6 +28,12 @@ def store_info() -> StoreInfo:
 
 
 @hookimpl
+def check_store_id(store_id: str) -> str | None:
+    """Steam app ids are whole numbers (the ``appid`` of store.steampowered.com/app/570/)."""
+    return None if store_id.isdigit() else f"Steam app ids are whole numbers (570), got {store_id!r}"
+
+
+@hookimpl
 def check_settings(settings: Mapping[str, Any]) -> None:
     """Read the settings as a sync would; a bad one raises ``SettingsError`` naming it."""
     Settings.from_mapping(settings)
