@@ -10,7 +10,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from patchwatch import StoreInfo, hookimpl
+from patchwatch import hookimpl
 from patchwatch.cli import cli
 from patchwatch.config import Config
 from patchwatch.db import open_db

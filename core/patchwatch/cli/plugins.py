@@ -77,12 +77,15 @@ def plugins(obj: Context, as_json: bool, verbose: bool, reset: tuple[str, ...]) 
                    f"{'disabled (config: disable)' if row['status'] == 'disabled' else row['status']}"
                    + (f"  ({why})" if why else ""))
         if row["weak_only"]:
-            click.echo(f"{'':<12} weak changes only: {row['weak_only']}")
+            weak = row["weak_only"]
+            if not verbose and len(weak) > REASON_CHARS:
+                weak = weak[:REASON_CHARS - 1] + "…"
+            click.echo(f"{'':<12} weak changes only: {weak}")
         if verbose and row["description"]:
             click.echo(f"{'':<12} {row['description']}")
     for note in obj.config_notes:
         click.echo(f"note: config {note}")
-    if not verbose and any(r["why"] and len(r["why"]) > REASON_CHARS for r in rows):
+    if not verbose and any(len(r["why"] or r["weak_only"] or "") > REASON_CHARS for r in rows):
         click.echo("(reasons cut short: --verbose or --json shows them whole)")
 
 
