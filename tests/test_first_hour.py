@@ -206,3 +206,50 @@ def test_bad_plugin_settings_stop_at_config_read_and_never_count(run, installed_
         summary = sync_library(db_path, pm=new_plugin_manager({"gog_x": picky}), config=bad)
     assert summary.plugins[0].status == "misconfigured"
     assert plugin_health(open_db(db_path), "gog_x").failures == 0
+
+
+def test_offline_with_the_installed_plugins_is_one_line_and_no_traceback(tmp_path):
+    """Every installed plugin pointed at loopback ports where nothing listens (refused, as
+    with no network): one line, no traceback on either stream, no breaker counted."""
+    import os
+    import subprocess
+    import sys
+
+    dead = f"http://127.0.0.1:{closed_port()}"
+    (tmp_path / "config.toml").write_text(f"""
+[plugins.steam_pics]
+cm_servers = ["127.0.0.1:{closed_port()}"]
+connect_timeout = 2
+[plugins.steam_http]
+mirror_url = "{dead}"
+news_url = "{dead}"
+store_url = "{dead}"
+probe_timeout = 1
+[plugins.gog]
+builds_url = "{dead}"
+api_url = "{dead}"
+probe_timeout = 1
+[plugins.epic]
+oauth_url = "{dead}"
+catalog_url = "{dead}"
+launcher_url = "{dead}"
+legendary_user = ""
+""")
+    env = {**os.environ, "PATCHWATCH_CONFIG": str(tmp_path / "config.toml"),
+           "PATCHWATCH_DB": str(tmp_path / "t.db"), "HOME": str(tmp_path)}
+    env.pop("PATCHWATCH_DISABLE", None)
+    script = "from patchwatch.cli import main; main()"
+    subprocess.run([sys.executable, "-c", script, "games", "add", "steam", "570"], env=env,
+                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", script, "games", "add", "gog", "1207658924"], env=env,
+                   check=True, capture_output=True)
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", script, "sync"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stdout.count("no store could be reached: are you offline?") == 1
+    assert "steam:570" not in done.stdout and "gog:1207658924" not in done.stdout
+    health = open_db(tmp_path / "t.db")
+    assert health.execute("SELECT count(*) FROM patchwatch_plugin_state "
+                          "WHERE failures > 0").fetchone()[0] == 0

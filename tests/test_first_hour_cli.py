@@ -248,3 +248,11 @@ def test_updates_and_feeds_look_links_up_when_none_were_kept(run, installed_pm, 
     assert feed["items"][0]["url"] == "https://store.example/app/570/"
     assert "https://store.example/app/570/" in run("updates").output
     assert "https://store.example" not in run("updates", "--no-links").output
+
+
+def test_the_stop_timer_of_watch_raises_nothing_in_its_thread(db_path, make_pm, config):
+    """The timer a SIGTERM starts looked up a missing attribute: a traceback in the journal."""
+    from patchwatch.watch import Watcher, _interrupt_if
+
+    watcher = Watcher(db_path, pm=make_pm(), config=config, log=lambda line: None)
+    _interrupt_if(watcher)  # not busy: nothing to interrupt, and no AttributeError
