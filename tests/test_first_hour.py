@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 
 import pytest
 import requests
@@ -253,3 +254,33 @@ legendary_user = ""
     health = open_db(tmp_path / "t.db")
     assert health.execute("SELECT count(*) FROM patchwatch_plugin_state "
                           "WHERE failures > 0").fetchone()[0] == 0
+
+
+class HangingHooks(ExamplePlugin):
+    """Hooks meant to be instant that never return (until the test ends)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stuck = threading.Event()
+
+    @hookimpl
+    def check_settings(self, settings):
+        self.stuck.wait(60)
+
+    @hookimpl
+    def weak_only(self, settings):
+        self.stuck.wait(60)
+
+
+def test_a_hanging_quick_hook_does_not_hold_the_sync(db_path, make_pm, config, monkeypatch):
+    from patchwatch import plugins as plugins_module
+
+    monkeypatch.setattr(plugins_module, "QUICK_HOOK_TIMEOUT", 0.2)
+    plugin = HangingHooks("steam", catalogue={"1": 1})
+    add(db_path, "steam", 1)
+    try:
+        summary = sync_library(db_path, pm=make_pm(steam_x=plugin), config=config)
+    finally:
+        plugin.stuck.set()
+    assert summary.checked == 1 and summary.plugins[0].status == "ok"
+    assert summary.plugins[0].weak_only is None

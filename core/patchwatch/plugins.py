@@ -199,11 +199,39 @@ def _store_infos(pm: PluginManager, names: list[str]) -> dict[str, tuple[Any, st
     return answers
 
 
+QUICK_HOOK_TIMEOUT = 5.0
+"""Seconds a hook that must answer without any request (``check_settings``,
+``check_store_id``, ``weak_only``) gets before it counts as no answer."""
+
+
+def call_quick(pm: PluginManager, plugin_name: str, hook: str, **kwargs: Any) -> Any:
+    """:func:`call` in a daemon thread, within :data:`QUICK_HOOK_TIMEOUT`: a plugin that
+    hangs in a hook meant to be instant cannot hold the caller. Returns the answer, or
+    :data:`NOT_IMPLEMENTED` when it does not answer in time; raises what the hook raised."""
+    box: list[tuple[bool, Any]] = []
+
+    def ask() -> None:
+        try:
+            box.append((True, call(pm, plugin_name, hook, **kwargs)))
+        except Exception as exc:
+            box.append((False, exc))
+
+    worker = threading.Thread(target=ask, daemon=True, name=f"patchwatch-{plugin_name}-{hook}")
+    worker.start()
+    worker.join(QUICK_HOOK_TIMEOUT)
+    if not box:
+        return NOT_IMPLEMENTED
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
 def settings_error(pm: PluginManager, name: str, settings: Mapping[str, Any]) -> str | None:
     """What the plugin's ``check_settings`` hook finds wrong with ``settings`` (one line),
-    or None (also when it does not implement the hook)."""
+    or None (also when it does not implement the hook or does not answer in time)."""
     try:
-        answer = call(pm, name, "check_settings", settings=settings)
+        answer = call_quick(pm, name, "check_settings", settings=settings)
     except Exception as exc:  # SettingsError, or a plugin's own ValueError: its message
         return str(exc) or type(exc).__name__
     return answer.strip() if isinstance(answer, str) and answer.strip() else None
@@ -255,8 +283,8 @@ def store_id_problem(pm: PluginManager, config: Config, store: str, store_id: st
         if backend.store != store or backend.error:
             continue
         try:
-            answer = call(pm, backend.name, "check_store_id", store_id=store_id,
-                          extra=dict(extra or {}))
+            answer = call_quick(pm, backend.name, "check_store_id", store_id=store_id,
+                                extra=dict(extra or {}))
         except Exception:  # a broken check must not stop the user adding a game
             continue
         if isinstance(answer, str) and answer.strip():

@@ -21,8 +21,8 @@ from .errors import PatchwatchError
 from .library import fill_titles, hidden_count, load_games, now_iso
 from .locks import Held, sync_lock
 from .models import BadAnswer, Game, Result, Unchanged, brief_repr, checked_claim, checked_result
-from .plugins import (NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager,
-                      settings_error)
+from .plugins import (NOT_IMPLEMENTED, Backend, PluginManager, backends, call, call_quick,
+                      get_plugin_manager, settings_error)
 from .state import UpdateRecord
 
 Progress = Callable[..., None]
@@ -644,7 +644,7 @@ def weak_only(pm: PluginManager, name: str, settings: dict[str, Any]) -> str | N
     """The plugin's ``weak_only(settings)`` answer: why it sees only weak signals, or None
     (also when it does not implement the hook, raises, or answers something else)."""
     try:
-        answer = call(pm, name, "weak_only", settings=settings)
+        answer = call_quick(pm, name, "weak_only", settings=settings)
     except Exception:  # a broken hint must not fail the sync
         return None
     return answer.strip()[:200] if isinstance(answer, str) and answer.strip() else None
