@@ -154,6 +154,7 @@ class SteamSession:
         import gevent.lock
 
         hub = gevent.get_hub()
+        hub.exception_stream = _LogStream()  # a greenlet's error: a log line, not stderr
         self._stop = gevent.event.Event()
         self._logon_lock = gevent.lock.BoundedSemaphore()
         self._wakeup = hub.loop.async_()
@@ -333,6 +334,20 @@ class SteamSession:
                 client.disconnect()
             except Exception:  # noqa: BLE001 - already gone
                 pass
+
+
+class _LogStream:
+    """Where the session's hub writes the traceback of a greenlet that raised (gevent prints
+    them to stderr by default: ``Hub.exception_stream``): the plugin's debug log instead, so
+    neither the terminal nor ``watch``'s journal gets a traceback."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.debug("steam_pics: gevent: %s", text.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def _read_directory(url: str, timeout: float) -> tuple["servers.ServerList | None", Exception | None]:

@@ -36,3 +36,23 @@ def test_a_directory_that_answers_means_the_network_works(fallback_closed, capfd
         reason = is_available({"directory_url": directory.url, "connect_timeout": 2})
     assert isinstance(reason, str) and "HTTP 503" in reason  # a broken store, not offline
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_greenlet_that_raises_in_the_session_prints_nothing(steam_cm, settings, capfd):
+    import gevent
+
+    from patchwatch_steam_pics.session import session_for
+    from patchwatch_steam_pics.settings import Settings
+
+    def fail() -> None:
+        raise ZeroDivisionError("a bug in a greenlet")
+
+    def job(client):  # runs in the session's hub, as every PICS request does
+        worker = gevent.spawn(fail)
+        worker.join()
+        return worker.exception
+
+    raised = session_for(Settings.from_mapping(settings)).call(job, timeout=10)
+    assert isinstance(raised, ZeroDivisionError)
+    err = capfd.readouterr().err  # gevent's hub prints a greenlet's traceback to stderr
+    assert "Traceback" not in err and "ZeroDivisionError" not in err, err
