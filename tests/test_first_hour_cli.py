@@ -256,3 +256,26 @@ def test_the_stop_timer_of_watch_raises_nothing_in_its_thread(db_path, make_pm, 
 
     watcher = Watcher(db_path, pm=make_pm(), config=config, log=lambda line: None)
     _interrupt_if(watcher)  # not busy: nothing to interrupt, and no AttributeError
+
+
+def test_a_thread_that_dies_is_one_line_not_a_traceback():
+    """A plugin's own thread raising, under the console script: one line on stderr."""
+    script = textwrap.dedent("""
+        import threading
+        import patchwatch.cli as cli
+
+        def plugin_thread():
+            raise RuntimeError("read_directory failed with DirectoryError")
+
+        @cli.cli.command("boom")
+        def boom():
+            worker = threading.Thread(target=plugin_thread, name="steam-pics-x")
+            worker.start()
+            worker.join()
+        cli.main(["boom"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ("patchwatch: thread steam-pics-x stopped: RuntimeError: "
+                           "read_directory failed with DirectoryError\n")

@@ -24,12 +24,26 @@ def main(args: list[str] | None = None) -> None:
     """The ``patchwatch`` console script: the CLI, SIGTERM handled like Ctrl-C, and an exit
     that never waits more than :data:`EXIT_GRACE_SECONDS` for a plugin's threads."""
     signal.signal(signal.SIGTERM, _on_sigterm)
+    threading.excepthook = _thread_error_line
     try:
         cli.main(args=args, prog_name="patchwatch")
         code: Any = EXIT_OK
     except SystemExit as exc:
         code = exc.code
     _exit_released(code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_ERROR))
+
+
+def _thread_error_line(args: threading.ExceptHookArgs) -> None:
+    """A thread (a plugin's own) that dies of an error: one line on stderr, no traceback."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    text = " ".join(str(args.exc_value).split())[:200] if args.exc_value is not None else ""
+    try:
+        sys.stderr.write(f"patchwatch: thread {name} stopped: {args.exc_type.__name__}"
+                         + (f": {text}" if text else "") + "\n")
+    except Exception:  # stderr gone (interpreter shutting down): nothing to tell
+        pass
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
