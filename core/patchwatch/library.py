@@ -442,8 +442,8 @@ def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, A
     if not store or not store_id:
         raise LibraryError(f"game #{n}: both store and store_id are required, got {dict(game)!r}")
     title = game.get("title") or game.get("name")
-    for field, value in (("store", store), ("store_id", store_id), ("title", title)):
-        _check_unicode(value, field, n)
+    for name, value in (("store", store), ("store_id", store_id), ("title", title)):
+        _check_unicode(value, name, n)
     extra = game.get("extra") or game.get("extra_data")
     if isinstance(extra, str) and extra:
         try:
