@@ -208,6 +208,23 @@ def test_set_up_on_debians_externally_managed_python(tmp_path):
     assert untouched.stdout.strip() == "None"  # nothing was installed into the system Python
 
 
+def test_set_up_on_debians_python_with_pip_but_no_venv_module(tmp_path):
+    # python3-pip without python3-venv: pw installs uv with pip --target, which PEP 668 allows
+    python = debian_python()
+    if python is None:
+        pytest.skip("no Python with an EXTERNALLY-MANAGED marker on this machine")
+    stubs = tmp_path / "stubs" / "ensurepip"
+    stubs.mkdir(parents=True)
+    (stubs / "__init__.py").write_text("raise ImportError('ensurepip is in python3-venv')\n")
+    wrapper = tmp_path / "python3-without-venv"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={stubs.parent} exec {python} "$@"\n')
+    wrapper.chmod(0o755)
+    checkout, env = machine(tmp_path, str(wrapper), with_uv=False)
+    run("./pw patchwatch --version", checkout, env)
+    assert (checkout / ".uv-venv/target/bin/uv").exists()
+    assert not (checkout / ".uv-venv/bin").exists()
+
+
 def test_set_up_on_a_machine_that_has_uv(tmp_path):
     checkout, env = machine(tmp_path, base_python(), with_uv=True)
     set_up_and_use(checkout, env)

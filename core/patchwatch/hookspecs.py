@@ -6,6 +6,10 @@ plugins``, ``PATCHWATCH_DISABLE``, the ``[plugins.<name>]`` config section). Imp
 the hooks with ``from patchwatch import hookimpl``. Every argument is optional: declare
 only those you use. The core calls one plugin at a time, so an error in yours never
 reaches another plugin.
+
+This contract changes only with the core's second version number while it is 0.x: a plugin
+for the 0.1 series requires ``patchwatch>=0.1,<0.2``, and the core refuses to load a plugin
+whose requirement excludes it (``plugins.contract_error``).
 """
 
 from __future__ import annotations
