@@ -231,6 +231,15 @@ def test_set_up_on_a_machine_that_has_uv(tmp_path):
     assert not (checkout / ".uv-venv").exists()  # its own uv was used
 
 
+def test_a_too_old_uv_on_path_is_passed_over_for_a_private_one(tmp_path):
+    checkout, env = machine(tmp_path, base_python(), with_uv=False)
+    old = Path(env["PATH"].split(os.pathsep)[0]) / "uv"
+    old.write_text('#!/bin/sh\necho "uv 0.4.30 (stand-in for an old uv)"\nexit 2\n')
+    old.chmod(0o755)
+    run("./pw patchwatch --version", checkout, env)
+    assert (checkout / ".uv-venv/.complete").exists()
+
+
 def test_a_python_with_neither_venv_nor_pip_gets_one_line_naming_the_package(tmp_path):
     # Debian without python3-venv and python3-pip: no ensurepip, no pip. Stand-in: a
     # python3 whose ensurepip and pip fail to import, as they do there.
