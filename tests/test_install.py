@@ -17,7 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import sysconfig
+import tarfile
 import venv
 from pathlib import Path
 
@@ -335,6 +335,17 @@ def test_the_readme_sample_plugin_works_with_the_built_wheels_and_a_smoke_sync(t
         assert [r.path for r in fake.requests] == ["/uploads/42"]
     rows = json.loads(run(cli + ["plugins", "--json"], tmp_path, env).stdout)
     assert {r["name"]: r["version"] for r in rows}["itch"] == "0.1.0"
+
+    # a plugin's own tests from its sdist, outside the workspace: the live marker is known
+    # (registered by patchwatch's pytest plugin) and live checks skip without -m live
+    with tarfile.open(next(wheels.glob("patchwatch_gog-*.tar.gz"))) as sdist:
+        sdist.extractall(tmp_path / "sdist", filter="data")
+    (unpacked,) = (tmp_path / "sdist").iterdir()
+    done = run([str(bin_dir / "python"), "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                "--strict-markers", "tests"], unpacked, env)
+    skipped = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert skipped and all("live check: run with -m live" in line for line in skipped), done.stdout
+    assert " passed" in done.stdout and "warning" not in done.stdout.lower()
 
 
 def test_a_plugin_author_installs_the_core_from_git_beside_the_plugin(tmp_path, clone):
