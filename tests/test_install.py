@@ -193,11 +193,37 @@ def test_set_up_on_a_python_org_or_pyenv_python(tmp_path):
     assert (checkout / ".uv-venv/.complete").exists()  # uv went into the checkout
 
 
-def test_set_up_on_debians_externally_managed_python(tmp_path):
-    python = debian_python()
+def stand_in_system_python(where: Path) -> str:
+    """A copy of the base Python outside any venv, with PEP 668's marker in its stdlib.
+
+    A venv cannot stand in: pip skips the marker check inside one. The binary is copied (so
+    its prefix is ``where``), the stdlib is linked entry by entry, and site-packages holds
+    only pip, as on Debian with python3-pip.
+    """
+    base, version = Path(sys.base_prefix), f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    stdlib = base / "lib" / version
+    if not (stdlib / "os.py").exists():
+        pytest.skip(f"the base Python's layout is not <prefix>/lib/{version}")
+    (where / "bin").mkdir(parents=True)
+    shutil.copy2(Path(sys._base_executable).resolve(), where / "bin" / "python3")  # type: ignore[attr-defined]
+    lib = where / "lib" / version
+    lib.mkdir(parents=True)
+    for entry in stdlib.iterdir():
+        if entry.name != "site-packages":
+            (lib / entry.name).symlink_to(entry)
+    (lib / "site-packages").mkdir()
+    for entry in (stdlib / "site-packages").iterdir():
+        if entry.name == "pip" or entry.name.startswith("pip-"):
+            (lib / "site-packages" / entry.name).symlink_to(entry)
+    (lib / "EXTERNALLY-MANAGED").write_text("[externally-managed]\nError=a stand-in for Debian's Python\n")
+    return str(where / "bin" / "python3")
+
+
+@pytest.mark.parametrize("which", ["system", "stand-in"])
+def test_set_up_on_debians_externally_managed_python(tmp_path, which):
+    python = debian_python() if which == "system" else stand_in_system_python(tmp_path / "py")
     if python is None:
-        # pip ignores the marker inside a venv, so only a real system Python shows PEP 668
-        pytest.skip("no Python with an EXTERNALLY-MANAGED marker on this machine")
+        pytest.skip("no system Python with an EXTERNALLY-MANAGED marker here (the stand-in runs)")
     checkout, env = machine(tmp_path, python, with_uv=False)
     refused = run("python3 -m pip install uv", checkout, env, ok=(1,))
     assert "externally-managed-environment" in refused.stdout + refused.stderr
