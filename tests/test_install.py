@@ -285,13 +285,17 @@ def test_a_python_with_neither_venv_nor_pip_gets_one_line_naming_the_package(tmp
 
 # -- installs outside the checkout --------------------------------------------------------
 
-def test_a_hosts_requirements_lines_install_with_pip(tmp_path, clone):
+@pytest.mark.parametrize("pip_version", ["bundled", "24.0"])  # 24.0: python:3.11-slim's
+def test_a_hosts_requirements_lines_install_with_pip(tmp_path, clone, pip_version):
     requirements = local(block("install: requirements.txt"), clone)
     requirements = requirements.replace("patchwatch @", "patchwatch[notify] @", 1)  # as the README offers
     (tmp_path / "requirements.txt").write_text(requirements)
     bin_dir = fresh_venv(tmp_path / "host")
     env = clean_env(tmp_path, [bin_dir, "/usr/bin", "/bin"])
+    if pip_version != "bundled":
+        run([str(bin_dir / "python"), "-m", "pip", "install", "-q", f"pip=={pip_version}"], tmp_path, env)
     pip = run([str(bin_dir / "pip"), "--version"], tmp_path, env).stdout
+    assert pip_version == "bundled" or pip.startswith(f"pip {pip_version} ")
     run([str(bin_dir / "pip"), "install", "-q", "-r", "requirements.txt"], tmp_path, env)
     rows = json.loads(run([str(bin_dir / "patchwatch"), "plugins", "--json"], tmp_path, env).stdout)
     assert {(r["name"], r["status"], r["version"]) for r in rows} == {
@@ -313,6 +317,29 @@ def test_the_tool_line_puts_the_command_on_path_with_the_chosen_plugins(tmp_path
     run(fewer, checkout, env)
     rows = json.loads(run("patchwatch plugins --json", tmp_path, env).stdout)
     assert {r["name"] for r in rows} == {"steam_pics", "steam_http"}
+
+
+def test_the_pipx_lines_put_the_command_on_path_with_the_chosen_plugins(tmp_path):
+    tools = fresh_venv(tmp_path / "pipx")  # pipx itself, from the index, as a user installs it
+    env = clean_env(tmp_path, [tools, tmp_path / "pipx-bin", "/usr/bin", "/bin"],
+                    PIPX_HOME=str(tmp_path / "pipx-home"), PIPX_BIN_DIR=str(tmp_path / "pipx-bin"),
+                    PIPX_MAN_DIR=str(tmp_path / "pipx-man"))
+    run([str(tools / "pip"), "install", "-q", "pipx"], tmp_path, env)
+    checkout = copy_tree(tmp_path / "checkout")
+    for line in block("install: pipx").strip().splitlines():
+        run(line, checkout, env)
+    rows = json.loads(run("patchwatch plugins --json", tmp_path, env).stdout)
+    assert {r["name"] for r in rows if r["status"] == "enabled"} == {"steam_pics", "steam_http", "epic", "gog"}
+
+
+def test_the_tool_line_without_a_checkout_installs_from_git(tmp_path, clone):
+    env = clean_env(tmp_path, [tmp_path / "bin", tmp_path / "tool-bin", "/usr/bin", "/bin"],
+                    UV_TOOL_DIR=str(tmp_path / "tools"), UV_TOOL_BIN_DIR=str(tmp_path / "tool-bin"))
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "uv").symlink_to(uv_binary())
+    run(local(block("install: tool-git").strip(), clone), tmp_path, env)
+    rows = json.loads(run("patchwatch plugins --json", tmp_path, env).stdout)
+    assert {(r["name"], r["status"]) for r in rows} == {("gog", "enabled")}
 
 
 # -- plugin authors: the README's sample, built and tested against the core -----------------
