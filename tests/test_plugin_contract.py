@@ -74,6 +74,7 @@ def test_a_plugin_for_another_core_is_listed_as_error_and_never_imported(monkeyp
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
     assert rows["itch"]["status"] == "error" and "built for patchwatch<4,>=3" in rows["itch"]["why"]
+    assert rows["itch"]["version"] == "3.1.0"
     assert rows["good"]["status"] == "enabled"
 
 

@@ -66,6 +66,7 @@ def load_entry_points(pm: PluginManager, *, strict: bool = False) -> None:
         wrong_core = contract_error(ep.dist)
         if wrong_core is not None:  # never import a plugin built for another hook contract
             pm.load_errors[name] = wrong_core
+            pm.versions[name] = ep.dist.version
             if strict:
                 raise RuntimeError(f"plugin {name}: {wrong_core}")
             continue
@@ -192,7 +193,8 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
             change_feed=info.change_feed is True,
         ))
     for name, error in pm.load_errors.items():
-        found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
+        found.append(Backend(name, None, 0, error=error, version=pm.versions.get(name),
+                             disabled=name in disabled))
     return sorted(found, key=lambda b: (b.store or "~", -b.priority, b.name))
 
 
