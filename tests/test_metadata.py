@@ -85,3 +85,13 @@ def test_the_auto_loaded_pytest_plugin_is_inert(pytestconfig):
     hooks = {name for name in vars(pytest_plugin) if name.startswith("pytest_")}
     assert hooks == {"pytest_configure"}  # registers the marker; changes no test's outcome
     assert any(line.startswith("live:") for line in pytestconfig.getini("markers"))
+
+
+def test_the_repository_url_is_one_value_everywhere():
+    """The repository's address is written in several files; they must all agree with the
+    core's ``Homepage`` (changing it is one find-and-replace that this test checks)."""
+    home = pyproject(ROOT)["project"]["urls"]["Homepage"]
+    owner_repo = re.compile(r"https://github\.com/[\w.-]+/patchwatch\b")
+    texts = [(folder / name).read_text() for folder in PROJECTS for name in ("README.md", "pyproject.toml")]
+    found = {m.group(0) for text in texts for m in owner_repo.finditer(text)}
+    assert found == {home}
