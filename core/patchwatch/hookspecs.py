@@ -11,6 +11,10 @@ A launcher plugin (Steam client, Heroic, GOG Galaxy...) implements ``launcher_in
 ``read_launcher`` instead: it says what a launcher on this machine knows (owned and
 installed games, the installed build and branch), read from the launcher's files. It is
 packaged and named the same way and gets its ``[plugins.<name>]`` section as settings.
+
+This contract changes only with the core's second version number while it is 0.x: a plugin
+for the 0.1 series requires ``patchwatch>=0.1,<0.2``, and the core refuses to load a plugin
+whose requirement excludes it (``plugins.contract_error``).
 """
 
 from __future__ import annotations

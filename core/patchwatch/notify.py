@@ -54,10 +54,22 @@ def retry_delays(config: Config) -> tuple[float, float]:
     return first, most
 
 
+NO_APPRISE = ("notifications need Apprise, which is not installed: "
+              "pip install 'patchwatch[notify]' (or add apprise to patchwatch's environment)")
+
+
+def _apprise() -> Any:
+    """The ``apprise`` module (the ``notify`` extra), or a one-line :class:`ConfigError`."""
+    try:
+        import apprise
+    except ImportError:
+        raise ConfigError(NO_APPRISE) from None
+    return apprise
+
+
 def check_urls(urls: Iterable[str]) -> None:
     """Raise :class:`ConfigError` naming the first notify URL Apprise cannot use."""
-    import apprise
-
+    apprise = _apprise()
     for url in urls:
         if not apprise.Apprise().add(url):
             raise ConfigError(f"notify: Apprise does not understand the URL {_private(url)!r} "
@@ -304,8 +316,10 @@ def _safe_send(send: Sender, url: str, title: str, body: str) -> str | None:
 
 def send_apprise(url: str, title: str, body: str) -> str | None:
     """Send one message to one Apprise URL; None when Apprise reports it delivered."""
-    import apprise
-
+    try:
+        apprise = _apprise()
+    except ConfigError as exc:
+        return str(exc)
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return "Apprise does not understand this URL"
