@@ -221,7 +221,9 @@ def test_disabled_plugin_is_skipped_by_config_and_by_env(db_path, make_pm, confi
     config.env = {"PATCHWATCH_DISABLE": "low, high"}
     summary = sync_library(db_path, pm=pm, config=config)
     assert [p.status for p in summary.plugins] == ["disabled", "disabled"]
-    assert len(summary.failures) == 1 and high.calls == [] and low.calls == [["1"]]
+    # Every plugin of the store switched off: the user's choice, reported once, not a failure.
+    assert summary.failures == [] and summary.switched_off == {"steam": 1}
+    assert high.calls == [] and low.calls == [["1"]]
 
 
 def test_store_without_plugin_is_unsupported_not_a_crash(db_path, make_pm, config):
@@ -321,6 +323,15 @@ def test_summary_json_is_serialisable(db_path, make_pm, config):
     assert data["checked"] == 1 and data["plugins"][0]["name"] == "p"
 
 
+HOLDER = """
+import sys
+from patchwatch.locks import sync_lock
+with sync_lock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
 def test_a_sync_running_in_another_process_is_not_run_twice(db_path, make_pm, config):
     import subprocess
     import sys
@@ -330,16 +341,18 @@ def test_a_sync_running_in_another_process_is_not_run_twice(db_path, make_pm, co
 
     add(db_path, "steam", 1)
     plugin = ExamplePlugin(catalogue={"1": 1})
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    db = open_db(db_path)
+    db["patchwatch_runs"].insert({"started_at": now_iso(), "status": "running", "pid": 4242,
+                                  "heartbeat_at": now_iso()})
+    other = subprocess.Popen([sys.executable, "-c", HOLDER, str(db_path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        db = open_db(db_path)
-        db["patchwatch_runs"].insert({"started_at": now_iso(), "status": "running",
-                                      "pid": other.pid})
-        with pytest.raises(SyncBusy, match=f"pid {other.pid}"):
+        assert other.stdout.readline() == "held\n"
+        with pytest.raises(SyncBusy, match="pid 4242.*is running on"):
             sync_library(db_path, pm=make_pm(p=plugin), config=config)
         assert plugin.calls == []
     finally:
-        other.kill()
+        other.kill()  # kill -9: the kernel releases its lock
         other.wait()
     # Its process is gone: the run counts as interrupted and the next sync goes ahead.
     summary = sync_library(db_path, pm=make_pm(p=plugin), config=config)

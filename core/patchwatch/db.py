@@ -20,6 +20,8 @@ RUNS = "patchwatch_runs"
 PLUGIN_STATE = "patchwatch_plugin_state"
 OUTBOX = "patchwatch_outbox"
 NOTIFY_STATE = "patchwatch_notify_state"
+INSTALLED = "patchwatch_installed"
+LAUNCHER_CACHE = "patchwatch_launcher_cache"
 BACKLOGIA_UPDATES = "game_depot_updates"
 BUSY_TIMEOUT_MS = 5000
 
@@ -63,6 +65,18 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
     ),
     NOTIFY_STATE: (  # the last update id already turned into a digest
         {"name": str, "value": str},
+        "name", [],
+    ),
+    INSTALLED: (  # what the launchers on this machine know; see launchers.py
+        # game_id typed BLOB (no conversion), as in CHECKS: a host's ids may be text.
+        {"launcher": str, "store": str, "store_id": str, "game_id": bytes, "title": str,
+         "installed": int, "build": str, "kind": str, "version": str, "branch": str,
+         "install_path": str, "update_pending": int, "source": str, "extra": str,
+         "first_seen": str, "changed_at": str},
+        ("launcher", "store", "store_id"), [["game_id"]],
+    ),
+    LAUNCHER_CACHE: (  # each launcher plugin's read cache, as JSON; see launchers.py
+        {"name": str, "data": str, "updated_at": str, "fingerprint": str},
         "name", [],
     ),
 }
@@ -235,12 +249,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             )
             db["games"].create_index(["store", "store_id"], unique=True)
         else:
-            missing = {"id", "store", "store_id"} - set(db["games"].columns_dict)
-            if missing:
-                raise DatabaseError(
-                    f"table games in {db_file(db)} "
-                    f"lacks column(s) {', '.join(sorted(missing))}"
-                )
+            check_games_table(db)
         if not db[BACKLOGIA_UPDATES].exists():
             # The table Backlogia reads detected updates from, in its own shape.
             db.execute(
@@ -266,6 +275,21 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 for column, kind in columns.items():
                     if column not in have:
                         db[table].add_column(column, kind)
+
+
+GAMES_COLUMNS = ("id", "store", "store_id")
+"""The columns of a host's ``games`` table patchwatch needs."""
+
+
+def check_games_table(db: sqlite_utils.Database) -> None:
+    """Raise :class:`DatabaseError` in one line when ``games`` is missing or lacks a column."""
+    if not db["games"].exists():
+        raise DatabaseError(f"database {db_file(db)} has no games table (is it a game library?)")
+    missing = set(GAMES_COLUMNS) - set(db["games"].columns_dict)
+    if missing:
+        raise DatabaseError(f"table games in {db_file(db)} lacks column(s) "
+                            f"{', '.join(sorted(missing))}: patchwatch needs "
+                            f"{', '.join(GAMES_COLUMNS)}")
 
 
 def _up_to_date(db: sqlite_utils.Database) -> bool:

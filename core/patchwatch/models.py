@@ -22,6 +22,11 @@ class StoreInfo:
     core's default, hours, when None). Cheap change feeds may ask for a minute."""
     min_watch_interval: float | None = None
     """The shortest interval the store tolerates; shorter user settings are raised to it."""
+    change_feed: bool = False
+    """The plugin learns from the store what changed since its last check (Steam's PICS
+    change numbers), so checking a game again costs next to nothing. A sync that resumes
+    cut-short runs then offers it the games those runs checked too, instead of skipping
+    them: when it finishes, every change published before it started is recorded."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ class Signal:
     labelled as not a confirmed new build."""
     detail: Mapping[str, Any] = field(default_factory=dict)
     """Anything else worth keeping (branch, change number, depot ...); JSON-serialisable."""
+    title: str | None = None
+    """The game's name in the store, when the answer has it: a library row added without a
+    title gets it (an existing title is never changed)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,7 @@ def checked_result(result: Any) -> Result:
         published_at=_text(result, "published_at"),
         is_build=result.is_build,
         detail=_detail_copy(result.detail),
+        title=_text(result, "title"),
     )
 
 
@@ -197,7 +206,8 @@ def checked_store_info(info: Any) -> StoreInfo:
         raise BadAnswer(f"StoreInfo.priority must be a whole number, got {brief_repr(info.priority)}")
     if not isinstance(info.description, str):
         raise BadAnswer(f"StoreInfo.description must be text, got {brief_repr(info.description)}")
-    return StoreInfo(info.store, info.priority, info.description[:200])
+    return StoreInfo(info.store, info.priority, info.description[:200],
+                     change_feed=info.change_feed is True)
 
 
 def _text(obj: Any, name: str, *, required: bool = False, empty_ok: bool = False) -> Any:
@@ -217,3 +227,94 @@ def brief_repr(value: Any) -> str:
     """``repr(value)``, cut to 80 characters for a message."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# -- launcher plugins ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LauncherInfo:
+    """What a launcher plugin says about itself through the ``launcher_info`` hook."""
+
+    launcher: str
+    """The launcher's name for people (``Steam client``, ``Heroic``)."""
+    stores: tuple[str, ...] = ()
+    """The library store ids its games belong to (``("epic", "gog")``)."""
+    description: str = ""
+    branch_setting: str | None = None
+    """The ``[stores.<store>]`` setting, a table of store id → branch, that the store's
+    plugins track a branch from (``branches`` for Steam). When set, a game installed on a
+    non-default branch is tracked on that branch unless the user's table names the game."""
+
+
+@dataclass(frozen=True)
+class LauncherGame:
+    """One game a launcher on this machine knows: installed, or only owned."""
+
+    store: str
+    """The library's store id (``steam``, ``epic``, ``gog``)."""
+    store_id: str
+    """The game's id in that store, as the store plugins use it (app id, app name, product id)."""
+    title: str | None = None
+    installed: bool = True
+    """False for a game the launcher lists as owned but not installed."""
+    build: str | None = None
+    """The installed build, in the form the store's plugins report as the value of ``kind``."""
+    kind: str | None = None
+    """The signal kind ``build`` compares with (``buildid``, ``buildid@beta``, ``build_id``)."""
+    version: str | None = None
+    """The installed version label, for people (``1.0.3``)."""
+    branch: str | None = None
+    """The branch installed; None for the default one."""
+    install_path: str | None = None
+    update_pending: bool | None = None
+    """The launcher's own "update required" flag; None when it does not say."""
+    source: str | None = None
+    """The file this came from: its stored state is kept while that file cannot be read."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Ids a store plugin needs besides ``store_id`` (Epic's ``namespace``); plain JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (for a plugin's ``cache``); :meth:`from_dict` reads it back."""
+        data = {name: getattr(self, name) for name in _LAUNCHER_GAME_FIELDS}
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LauncherGame":
+        """A game from :meth:`to_dict`'s data; raises ``TypeError`` for anything else."""
+        return cls(**{k: v for k, v in data.items() if k in _LAUNCHER_GAME_FIELDS})
+
+
+_LAUNCHER_GAME_FIELDS = ("store", "store_id", "title", "installed", "build", "kind", "version",
+                         "branch", "install_path", "update_pending", "source", "extra")
+
+
+@dataclass(frozen=True)
+class LauncherWarning:
+    """A file (or folder) the plugin could not read; the rest of the read goes on."""
+
+    path: str
+    message: str
+
+
+def checked_launcher_game(game: Any) -> LauncherGame:
+    """``game`` with every field checked (as :func:`checked_result` does for signals)."""
+    if not isinstance(game, LauncherGame):
+        raise BadAnswer(f"read_launcher() must yield LauncherGame or LauncherWarning, "
+                        f"got {brief_repr(game)}")
+    for name in ("installed",):
+        if not isinstance(getattr(game, name), bool):
+            raise BadAnswer(f"LauncherGame.{name} must be True or False, got "
+                            f"{brief_repr(getattr(game, name))}")
+    if game.update_pending is not None and not isinstance(game.update_pending, bool):
+        raise BadAnswer(f"LauncherGame.update_pending must be True, False or None, got "
+                        f"{brief_repr(game.update_pending)}")
+    if not isinstance(game.extra, Mapping):
+        raise BadAnswer(f"LauncherGame.extra must be a dict, got {brief_repr(game.extra)}")
+    texts = {name: _text(game, name) for name in
+             ("title", "build", "kind", "version", "branch", "install_path", "source")}
+    return LauncherGame(
+        store=_text(game, "store", required=True).strip().lower(),
+        store_id=_text(game, "store_id", required=True).strip(),
+        installed=game.installed, update_pending=game.update_pending,
+        extra=_detail_copy(game.extra), **texts)

@@ -9,8 +9,10 @@ from importlib.metadata import entry_points
 from typing import Any, Mapping
 
 import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
-from . import hookspecs
+from . import __version__, hookspecs
 from .config import Config
 from .models import BadAnswer, checked_store_info
 
@@ -61,6 +63,13 @@ def load_entry_points(pm: PluginManager, *, strict: bool = False) -> None:
                 raise RuntimeError(f"plugin {name}: {pm.load_errors[name]}")
             continue
         ep = eps[0]
+        wrong_core = contract_error(ep.dist)
+        if wrong_core is not None:  # never import a plugin built for another hook contract
+            pm.load_errors[name] = wrong_core
+            pm.versions[name] = ep.dist.version
+            if strict:
+                raise RuntimeError(f"plugin {name}: {wrong_core}")
+            continue
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must not take the others down
@@ -70,6 +79,31 @@ def load_entry_points(pm: PluginManager, *, strict: bool = False) -> None:
             continue
         if _register(pm, plugin, name, strict) and ep.dist is not None:
             pm.versions[name] = ep.dist.version
+
+
+def contract_error(dist: Any, core_version: str = __version__) -> str | None:
+    """Why the distribution ``dist`` does not fit this core, or None when it does.
+
+    A plugin states the core versions whose hook contract it implements in its own
+    requirement on ``patchwatch`` (``patchwatch>=0.1,<0.2``); pip and uv honour it at install
+    time, and this check holds it at load time too (an install with ``--no-deps``, a core
+    upgraded under the plugin). A requirement with no version range fits every core.
+    """
+    if dist is None:
+        return None
+    for line in dist.requires or ():
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) != GROUP:
+            continue
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        if req.specifier and not req.specifier.contains(core_version, prereleases=True):
+            return (f"{dist.name} {dist.version} is built for patchwatch{req.specifier}, "
+                    f"this is patchwatch {core_version}: install a {dist.name} made for it")
+    return None
 
 
 def _dist_name(ep: Any) -> str:
@@ -114,6 +148,18 @@ def call(pm: pluggy.PluginManager, plugin_name: str, hook: str, **kwargs: Any) -
     return NOT_IMPLEMENTED
 
 
+def implements(pm: pluggy.PluginManager, plugin_name: str, hook: str) -> bool:
+    """Whether the plugin registered as ``plugin_name`` implements ``hook``."""
+    return any(impl.plugin_name == plugin_name
+               for impl in getattr(pm.hook, hook).get_hookimpls())
+
+
+def is_launcher_only(pm: pluggy.PluginManager, plugin_name: str) -> bool:
+    """A launcher plugin (see :mod:`patchwatch.launchers`) that serves no store."""
+    return (implements(pm, plugin_name, "read_launcher")
+            and not implements(pm, plugin_name, "store_info"))
+
+
 @dataclass
 class Backend:
     """A registered plugin as the core sees it: what it serves and whether it may run."""
@@ -126,6 +172,8 @@ class Backend:
     disabled: bool = False
     error: str | None = None
     """Why the plugin cannot be used at all (failed to load, bad ``store_info``)."""
+    change_feed: bool = False
+    """See :attr:`patchwatch.StoreInfo.change_feed`."""
 
 
 STORE_INFO_TIMEOUT = 5.0
@@ -142,7 +190,7 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
     disabled = config.disabled()
     found: list[Backend] = []
     names = [name for name, plugin in pm.list_name_plugin()
-             if name is not None and plugin is not None]
+             if name is not None and plugin is not None and not is_launcher_only(pm, name)]
     for name, (info, error) in _store_infos(pm, names).items():
         if error is not None:
             found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
@@ -154,9 +202,11 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
             description=info.description,
             version=pm.versions.get(name),
             disabled=name in disabled,
+            change_feed=info.change_feed is True,
         ))
     for name, error in pm.load_errors.items():
-        found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
+        found.append(Backend(name, None, 0, error=error, version=pm.versions.get(name),
+                             disabled=name in disabled))
     return sorted(found, key=lambda b: (b.store or "~", -b.priority, b.name))
 
 
@@ -194,3 +244,97 @@ def _store_infos(pm: PluginManager, names: list[str]) -> dict[str, tuple[Any, st
             hung.setdefault(name, workers.get(name) or hung[name])
             answers[name] = (None, f"store_info() did not answer in {STORE_INFO_TIMEOUT:g} s")
     return answers
+
+
+QUICK_HOOK_TIMEOUT = 5.0
+"""Seconds a hook that must answer without any request (``check_settings``,
+``check_store_id``, ``weak_only``) gets before it counts as no answer."""
+
+
+def call_quick(pm: PluginManager, plugin_name: str, hook: str, **kwargs: Any) -> Any:
+    """:func:`call` in a daemon thread, within :data:`QUICK_HOOK_TIMEOUT`: a plugin that
+    hangs in a hook meant to be instant cannot hold the caller. Returns the answer, or
+    :data:`NOT_IMPLEMENTED` when it does not answer in time; raises what the hook raised."""
+    box: list[tuple[bool, Any]] = []
+
+    def ask() -> None:
+        try:
+            box.append((True, call(pm, plugin_name, hook, **kwargs)))
+        except Exception as exc:
+            box.append((False, exc))
+
+    worker = threading.Thread(target=ask, daemon=True, name=f"patchwatch-{plugin_name}-{hook}")
+    worker.start()
+    worker.join(QUICK_HOOK_TIMEOUT)
+    if not box:
+        return NOT_IMPLEMENTED
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def settings_error(pm: PluginManager, name: str, settings: Mapping[str, Any]) -> str | None:
+    """What the plugin's ``check_settings`` hook finds wrong with ``settings`` (one line),
+    or None (also when it does not implement the hook or does not answer in time)."""
+    try:
+        answer = call_quick(pm, name, "check_settings", settings=settings)
+    except Exception as exc:  # SettingsError, or a plugin's own ValueError: its message
+        return str(exc) or type(exc).__name__
+    return answer.strip() if isinstance(answer, str) and answer.strip() else None
+
+
+def check_config(pm: PluginManager, config: Config, found: list[Backend] | None = None,
+                 source: str = "config") -> list[str]:
+    """Raise :class:`~patchwatch.errors.ConfigError` for a plugin name in ``[plugins.*]``,
+    ``[priority]`` or ``disable`` (also ``$PATCHWATCH_DISABLE``) that is a misspelling of an
+    installed plugin, a ``[stores.*]`` that misspells a served store, or a plugin setting
+    the plugin refuses. Returns notes on names that match no installed plugin at all (a
+    plugin you uninstalled may keep its section)."""
+    from .config import closest, is_typo
+    from .errors import ConfigError
+
+    found = found if found is not None else backends(pm, config)
+    known = {b.name for b in found} | {  # launcher plugins serve no store: not backends
+        n for n, p in pm.list_name_plugin() if n and p is not None and is_launcher_only(pm, n)}
+    stores = {b.store for b in found if b.store}
+    named = [(f"[plugins.{n}]", n) for n in config.plugins] + \
+        [(f"[priority] {n}", n) for n in config.priorities] + \
+        [(f"disable = {n!r}", n) for n in sorted(config.disabled())]
+    notes = []
+    for where, name in named:
+        if name in known:
+            continue
+        if is_typo(name, known):
+            raise ConfigError(f"{source}: {where}: unknown plugin {name!r}{closest(name, known)}")
+        notes.append(f"{where}: no plugin {name!r} is installed")
+    for name in config.stores:
+        if name not in stores and is_typo(name, stores):
+            raise ConfigError(f"{source}: [stores.{name}]: unknown store {name!r}"
+                              f"{closest(name, stores)}")
+    for backend in found:
+        if backend.error or backend.disabled:
+            continue
+        error = settings_error(pm, backend.name, config.settings_for(backend.name, backend.store))
+        if error:
+            raise ConfigError(f"{source}: [plugins.{backend.name}]: {error}")
+    return notes
+
+
+def store_id_problem(pm: PluginManager, config: Config, store: str, store_id: str,
+                     extra: Mapping[str, Any] | None = None,
+                     found: list[Backend] | None = None) -> str | None:
+    """What the plugins of ``store`` find wrong with ``store_id`` (their ``check_store_id``
+    hook), or None. A plugin that raises is not asked again here."""
+    found = found if found is not None else backends(pm, config)
+    for backend in found:
+        if backend.store != store or backend.error:
+            continue
+        try:
+            answer = call_quick(pm, backend.name, "check_store_id", store_id=store_id,
+                                extra=dict(extra or {}))
+        except Exception:  # a broken check must not stop the user adding a game
+            continue
+        if isinstance(answer, str) and answer.strip():
+            return answer.strip()
+    return None

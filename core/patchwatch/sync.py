@@ -8,20 +8,24 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
 import sqlite_utils
 
-from . import http, state
+from . import http, launchers, state
 from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
-from .library import hidden_count, load_games, now_iso
+from .library import fill_titles, hidden_count, load_games, now_iso
+from .locks import Held, sync_lock
 from .models import BadAnswer, Game, Result, Unchanged, brief_repr, checked_claim, checked_result
-from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
+from .plugins import (NOT_IMPLEMENTED, Backend, PluginManager, backends, call, call_quick,
+                      get_plugin_manager, settings_error)
 from .state import UpdateRecord
+from .summary import GameFailure, PluginReport, SyncSummary
+
+__all__ = ["GameFailure", "PluginReport", "SyncBusy", "SyncSummary", "sync_library"]
 
 Progress = Callable[..., None]
 """``progress(done, total)`` or ``progress(done, total, message)``: games processed so far,
@@ -43,101 +47,11 @@ class _Cancelled(Exception):
     """The host asked the sync to stop (raised and caught inside the sync)."""
 
 
+UNREACHABLE = "unreachable"
+"""What ``_available`` says of a plugin whose store could not be reached at all."""
+
 FLUSH_EVERY = 200
 FLUSH_SECONDS = 0.5
-
-
-@dataclass
-class PluginReport:
-    """What one plugin did in a sync."""
-
-    name: str
-    store: str
-    status: str
-    """``ok``, ``unavailable``, ``failed``, ``timeout``, ``disabled``, ``off``, ``not_needed``,
-    ``cancelled``."""
-    reason: str | None = None
-    offered: int = 0
-    answered: int = 0
-    signals: int = 0
-    problems: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    fallback_to: str | None = None
-    """The plugin the unanswered games went to next."""
-    malformed: int = 0
-    """Answers that were not a valid Signal or Problem (those games went to the next plugin)."""
-
-
-@dataclass
-class GameFailure:
-    game_id: int
-    store: str
-    store_id: str
-    title: str | None
-    status: str
-    message: str
-
-
-@dataclass
-class SyncSummary:
-    """The result of one sync; ``to_dict()`` gives its JSON form."""
-
-    run_id: int
-    total: int = 0
-    checked: int = 0
-    baselines: int = 0
-    unchanged: int = 0
-    updates: list[UpdateRecord] = field(default_factory=list)
-    failures: list[GameFailure] = field(default_factory=list)
-    unsupported: list[GameFailure] = field(default_factory=list)
-    plugins: list[PluginReport] = field(default_factory=list)
-    load_errors: dict[str, str] = field(default_factory=dict)
-    resumed_from: int | None = None
-    skipped_resumed: int = 0
-    earlier_updates: int = 0
-    """How many of ``updates`` were found by the interrupted runs this sync resumed."""
-    skipped_hidden: int = 0
-    """Games the host marks hidden or removed, left out (``include_hidden`` checks them)."""
-    host_tracked: int = 0
-    """Updates the host's own tracker had already written to ``game_depot_updates`` (no
-    second row was added): running both trackers is redundant."""
-    seconds: float = 0.0
-    cancelled: bool = False
-    """True when the host cancelled the sync: what was fetched is saved, the run is marked
-    ``cancelled`` and the next sync resumes it."""
-
-    @property
-    def updated(self) -> list[UpdateRecord]:
-        """Updates that are real new builds."""
-        return [u for u in self.updates if u.is_build]
-
-    def served_by(self) -> dict[str, int]:
-        return {p.name: p.answered for p in self.plugins if p.answered}
-
-    def to_dict(self) -> dict[str, Any]:
-        # Every nested value is a flat dataclass: one level of copying (asdict's deep
-        # recursion cost more than the rest of an unchanged sync with many failures).
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key, value in data.items():
-            if isinstance(value, list):
-                data[key] = [dict(vars(item)) for item in value]
-            elif isinstance(value, dict):
-                data[key] = dict(value)
-        data["updated"] = len(self.updated)
-        data["changed_not_build"] = len(self.updates) - len(self.updated)
-        data["failed"] = len(self.failures)
-        data["unsupported_count"] = len(self.unsupported)
-        return data
-
-
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock_for(path: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(path, threading.Lock())
 
 
 def sync_library(
@@ -180,18 +94,33 @@ def sync_library(
     database patchwatch did not create to WAL mode; otherwise its journal mode is kept.
     """
     path = str(Path(db).resolve())
-    with _lock_for(path):
-        config = config or load_config()
-        database = open_db(path, wal=wal, lock_wait=config.lock_wait)
-        try:
-            sync = _Sync(database, path, pm or get_plugin_manager(), config, stores,
-                         progress, cancel)
+    config = config or load_config()
+    database = open_db(path, wal=wal, lock_wait=config.lock_wait)
+    try:
+        with sync_lock(path) as locked:
+            pm = pm or get_plugin_manager()
+            config = launchers.with_installed_branches(database, config, pm)
+            sync = _Sync(database, path, pm, config, stores, progress, cancel)
             sync.include_hidden = include_hidden
+            sync.locked = locked
             return sync.run(resume)
-        except sqlite3.Error as exc:
-            raise database_error(path, exc) from None
-        finally:
-            database.close()
+    except Held:
+        raise SyncBusy(_busy_message(database, path)) from None
+    except sqlite3.Error as exc:
+        raise database_error(path, exc) from None
+    finally:
+        database.close()
+
+
+def _busy_message(db: sqlite_utils.Database, path: str) -> str:
+    """Who holds the sync lock, as far as the run rows tell."""
+    try:
+        run = state.unfinished_run(db)
+    except sqlite3.Error:
+        run = None
+    who = (f" (pid {run['pid']}, started {run['started_at']}, last seen alive "
+           f"{run.get('heartbeat_at')})" if run and run["status"] == "running" else "")
+    return f"another patchwatch sync{who} is running on {path}; try again when it ends"
 
 
 class _Sync:
@@ -206,25 +135,34 @@ class _Sync:
         self.processed = 0
         self.total = 0
         self.include_hidden = False
+        self.unreached: list[tuple[str, str, str]] = []
+        """Plugins that could not reach their store: (name, error, settings fingerprint),
+        counted toward their breaker only if some other plugin reached its store."""
+        self.locked = False
+        self.http_controls: dict[str, http.PluginControls] = {}
+        """Whether this sync holds the OS sync lock (see :mod:`patchwatch.locks`)."""
 
     def run(self, resume: bool) -> SyncSummary:
         started = time.monotonic()
         state.forget_deleted_games(self.db)
         games = load_games(self.db, self.stores, include_hidden=self.include_hidden)
         previous = state.unfinished_run(self.db)
-        if previous is not None and state.running_elsewhere(previous):
-            raise SyncBusy(
-                f"another patchwatch sync (pid {previous['pid']}, started "
-                f"{previous['started_at']}, last seen alive {previous.get('heartbeat_at')}) "
-                f"is running on {self.path}; try again when it ends"
-            )
+        # Holding the sync lock, no other sync runs: a run row still "running" is dead,
+        # whatever its pid (reused in a container) and heartbeat say.
+        if previous is not None and not self.locked and state.running_elsewhere(previous):
+            raise SyncBusy(_busy_message(self.db, self.path))
         if not resume:
             previous = None
+        all_backends = backends(self.pm, self.config)
         skip: set[int] = set()
         earlier: list[UpdateRecord] = []
         if previous is not None:
             chain = state.run_chain(self.db, previous)
-            skip = state.checked_in_runs(self.db, chain) & {g.id for g in games}
+            # A store with a change feed is asked again about every game: cheap, and it
+            # tells what changed after the cut-short runs checked a game.
+            fed = {b.store for b in all_backends if b.change_feed and not b.disabled}
+            skip = state.checked_in_runs(self.db, chain) & {g.id for g in games
+                                                            if g.store not in fed}
             earlier = state.updates_in_runs(self.db, chain)
         todo = [g for g in games if g.id not in skip]
         self.total = len(games)
@@ -238,7 +176,6 @@ class _Sync:
                               skipped_hidden=hidden_count(self.db, self.stores)
                               if not self.include_hidden else 0)
         self._progress()
-        all_backends = backends(self.pm, self.config)
         by_store: dict[str, list[Game]] = {}
         no_id = [g for g in todo if not g.store_id]
         for game in todo:
@@ -263,6 +200,7 @@ class _Sync:
             except Exception:  # the heartbeat stops, so the run expires on its own
                 pass
             raise
+        self._settle_unreached(summary)
         summary.seconds = round(time.monotonic() - started, 3)
         status = "cancelled" if summary.cancelled else "done"
         state.update_run(self.db, run_id, status=status, processed=self.processed,
@@ -272,6 +210,16 @@ class _Sync:
                        "the next sync resumes" if summary.cancelled else
                        f"done: {summary.checked} checked, {len(summary.updated)} updated")
         return summary
+
+    def _settle_unreached(self, summary: SyncSummary) -> None:
+        """Count the unreachable plugins toward their breakers, unless no plugin reached
+        anything: then the user looks offline (``summary.offline``) and nothing counts."""
+        tried = [p for p in summary.plugins if p.status not in ("disabled", "off", "cancelled")]
+        summary.offline = bool(tried) and all(p.status == "unreachable" for p in tried)
+        if not summary.offline:
+            for name, error, fingerprint in self.unreached:
+                self._fail(name, error, fingerprint)
+        self.unreached = []
 
     def _progress(self, message: str | None = None) -> None:
         if message is not None:
@@ -284,6 +232,13 @@ class _Sync:
             message = f"no plugin installed for store {store!r}"
             self._unchecked(games, "unsupported", message, run_id, summary.unsupported)
             self._progress(f"{store}: {message}")
+            return
+        if all(b.disabled for b in candidates):  # the user's choice: said once, not failed
+            summary.plugins += [PluginReport(b.name, store, "disabled", "switched off in the config "
+                                             "(disable)", offered=len(games)) for b in candidates]
+            summary.switched_off[store] = summary.switched_off.get(store, 0) + len(games)
+            self.processed += len(games)
+            self._progress(f"{store}: every plugin switched off; {len(games)} games skipped")
             return
         remaining = games
         last: PluginReport | None = None
@@ -304,8 +259,8 @@ class _Sync:
             finally:
                 report.seconds = round(time.monotonic() - t0, 3)
         if remaining:
-            reasons = "; ".join(f"{p.name}: {p.reason}" for p in summary.plugins
-                                if p.store == store and p.reason)
+            reasons = "; ".join(f"{p.name}: {p.reason or 'gave no answer for it'}"
+                                for p in summary.plugins if p.store == store)
             message = f"no {store} plugin could check it ({reasons or 'no answer'})"
             self._unchecked(remaining, "error", message, run_id, summary.failures)
             self._progress()
@@ -322,25 +277,39 @@ class _Sync:
         """Offer ``games`` to one plugin; return those it did not answer."""
         name = backend.name
         if backend.disabled:
-            report.status, report.reason = "disabled", "switched off by the user"
+            report.status, report.reason = "disabled", "switched off in the config (disable)"
             return games
         health = state.plugin_health(self.db, name)
         settings = self.config.settings_for(name, backend.store)
         fingerprint = state.settings_fingerprint(self.config.breaker_inputs(name, backend.store))
+        bad = settings_error(self.pm, name, settings)
+        if bad:  # only the user can fix it: skipped, not counted toward the breaker
+            report.status, report.reason = "misconfigured", f"bad settings: {bad}"
+            return games
         if health.is_off(settings=fingerprint):
             report.status = "off"
-            report.reason = f"off until {health.off_until} after repeated failures " \
-                            f"(last: {health.last_error})"
+            report.reason = (f"off until {health.off_until} after repeated failures "
+                             f"(last: {health.last_error}); `patchwatch plugins --reset {name}` "
+                             "tries it now")
             return games
-        http.controls(name).start(max_bytes=self.config.max_answer_bytes)
+        # This sync's own stop switch and cap for the plugin's HTTP (see http.bind).
+        self.http_controls[name] = control = http.PluginControls(name)
+        control.start(max_bytes=self.config.max_answer_bytes)
+        # Threads the plugin starts itself are not bound: they read the process-wide cap.
+        http.controls(name).max_bytes = self.config.max_answer_bytes
         ok, reason = self._available(name, settings)
         if ok is None:
             report.status, report.reason = "cancelled", "the sync was cancelled"
             raise _Cancelled
+        if ok == UNREACHABLE:
+            report.status, report.reason = "unreachable", reason
+            self.unreached.append((name, f"unreachable: {reason}", fingerprint))
+            return games
         if not ok:
             report.status, report.reason = "unavailable", reason
             self._fail(name, f"unavailable: {reason}", fingerprint)
             return games
+        report.weak_only = weak_only(self.pm, name, settings)
         plugin_state = health.state or {}  # freshly read from the database: the plugin's own
         answered: set[int] = set()
         status, error = self._stream(name, games, settings, plugin_state, run_id, answered,
@@ -357,6 +326,9 @@ class _Sync:
             status, error = "failed", "every game it answered was an error"
         if status == "ok":
             state.record_success(self.db, name, plugin_state)
+        elif status == "unreachable":
+            report.status, report.reason = status, error
+            self.unreached.append((name, error or status, fingerprint))
         else:
             report.status, report.reason = status, error
             self._fail(name, error or status, fingerprint)
@@ -366,11 +338,13 @@ class _Sync:
         state.record_failure(self.db, name, error, trip_after=self.config.failures_to_trip,
                              cooldown=self.config.cooldown, settings=settings)
 
-    def _available(self, name: str, settings: dict[str, Any]) -> tuple[bool | None, str | None]:
-        """Ask ``is_available`` in a worker, bounded in time; ``None`` when cancelled."""
+    def _available(self, name: str, settings: dict[str, Any]) -> tuple[Any, str | None]:
+        """Ask ``is_available`` in a worker, bounded in time: ``(True, None)``, ``(False,
+        why)``, ``(UNREACHABLE, why)``, or ``(None, None)`` when cancelled."""
         box: list[Any] = []
 
         def ask() -> None:
+            http.bind(self.http_controls[name])
             try:
                 box.append(call(self.pm, name, "is_available", settings=settings))
             except Exception as exc:
@@ -384,10 +358,12 @@ class _Sync:
                 return None, None
             worker.join(min(CANCEL_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         if not box:
-            http.controls(name).give_up()  # a request it is stuck in ends; the thread can exit
+            self.http_controls[name].give_up()  # a request it is stuck in ends; the thread exits
             return False, f"is_available did not answer in {self.config.availability_timeout:g} s"
         answer = box[0]
         if isinstance(answer, Exception):
+            if http.is_unreachable(answer):
+                return UNREACHABLE, str(answer) or type(answer).__name__
             return False, f"is_available raised {type(answer).__name__}: {answer}"
         if answer is True or answer is NOT_IMPLEMENTED:
             return True, None
@@ -405,6 +381,7 @@ class _Sync:
         stop = threading.Event()
 
         def produce() -> None:
+            http.bind(self.http_controls[name])
             result: Any = None
             try:
                 result = call(self.pm, name, "check_updates_bulk", games=list(games),
@@ -461,8 +438,10 @@ class _Sync:
                             batch.append(checked)
                             answered.add(checked[0].id)
                 elif kind == "error":
-                    status = "failed"
-                    error = f"{type(payload).__name__}: {payload}"
+                    if http.is_unreachable(payload):
+                        status, error = "unreachable", str(payload) or type(payload).__name__
+                    else:
+                        status, error = "failed", f"{type(payload).__name__}: {payload}"
                     break
                 elif kind == "done":
                     break
@@ -474,7 +453,7 @@ class _Sync:
         finally:
             stop.set()
             if worker.is_alive():  # given up (timeout, cancel, Ctrl-C): release its HTTP waits
-                http.controls(name).give_up()
+                self.http_controls[name].give_up()
             if batch or claims:  # also on Ctrl-C: what was fetched is saved
                 self._flush(name, batch, run_id, report, summary, claims)
         return status, error
@@ -545,6 +524,10 @@ class _Sync:
             summary.checked += len(games)
             summary.unchanged += len(games)
             self.processed += len(games)
+        untitled = [(game, result.title) for game, result in batch
+                    if getattr(result, "title", None) and not _has_title(game)]
+        if untitled:
+            fill_titles(self.db, untitled)
         for outcome in state.record_results(self.db, name, run_id, batch):
             if outcome.kind == "problem":
                 report.problems += 1
@@ -564,6 +547,16 @@ class _Sync:
         self.processed += len(batch)
         state.update_run(self.db, run_id, processed=self.processed)
         self._progress()
+
+
+def weak_only(pm: PluginManager, name: str, settings: dict[str, Any]) -> str | None:
+    """The plugin's ``weak_only(settings)`` answer: why it sees only weak signals, or None
+    (also when it does not implement the hook, raises, or answers something else)."""
+    try:
+        answer = call_quick(pm, name, "weak_only", settings=settings)
+    except Exception:  # a broken hint must not fail the sync
+        return None
+    return answer.strip()[:200] if isinstance(answer, str) and answer.strip() else None
 
 
 def _progress_with_message(progress: Progress | None) -> Callable[[int, int, str], None]:
@@ -596,6 +589,12 @@ def _cancel_check(cancel: Cancel | None) -> Callable[[], bool]:
         return last["answer"]
 
     return cancelled
+
+
+def _has_title(game: Game) -> bool:
+    """Whether the library row has a title of its own (not the ``store:id`` placeholder)."""
+    title = (game.title or "").strip()
+    return bool(title) and title != f"{game.store}:{game.store_id}"
 
 
 def _failure(game: Game, status: str, message: str) -> GameFailure:

@@ -20,13 +20,31 @@ def store_info() -> StoreInfo:
                      description="Steam builds through PICS (anonymous CM login, bulk, change numbers)",
                      # `patchwatch watch`: one changes-since request per cycle on the kept connection;
                      # DoctorMcKay/node-steam-user README, changelistUpdateInterval (default 60000 ms).
-                     watch_interval=60, min_watch_interval=10)
+                     watch_interval=60, min_watch_interval=10,
+                     # changes-since: a resumed sync asks about every app again for one request
+                     change_feed=True)
+
+
+@hookimpl
+def check_store_id(store_id: str) -> str | None:
+    """Steam app ids are whole numbers (the ``appid`` of store.steampowered.com/app/570/)."""
+    return None if store_id.isdigit() else f"Steam app ids are whole numbers (570), got {store_id!r}"
+
+
+@hookimpl
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Read the settings as a sync would; a bad one raises ``SettingsError`` naming it."""
+    from .settings import Settings
+
+    Settings.from_mapping(settings)
 
 
 @hookimpl
 def is_available(settings: Mapping[str, Any]) -> bool | str:
     """Log on (or reuse the logged-on connection) within ``connect_timeout``."""
-    from .session import PicsError, session_for, wait
+    from patchwatch.http import Unreachable
+
+    from .session import PicsError, PicsUnreachable, session_for, wait
     from .settings import Settings, SettingsError
 
     try:
@@ -36,6 +54,8 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
     try:
         session = session_for(config)
         wait(session.submit(_noop), config.connect_timeout + 2)
+    except PicsUnreachable as exc:  # no CM reachable at all: maybe the user is offline
+        raise Unreachable(str(exc)) from None
     except PicsError as exc:
         return str(exc)
     return True

@@ -298,9 +298,12 @@ class CMClient:
         except _TooLarge as exc:
             self.disconnect(str(exc))
             log.warning("steam_pics: %s", exc)
-        except (OSError, ValueError, struct.error, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError) as exc:
             if self.connected:
                 log.debug("steam_pics: %s: %s", self.server, _describe(exc))
+        except Exception as exc:  # noqa: BLE001 - a hostile or broken CM: one line, no traceback
+            self.disconnect(f"Steam CM {self.server} sent a malformed message "
+                            f"({type(exc).__name__}: {exc})")
         finally:
             self.disconnect()
 

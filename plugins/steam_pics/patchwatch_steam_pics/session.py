@@ -36,6 +36,10 @@ class PicsUnavailable(PicsError):
     """No logged-on connection to a CM (unreachable, logon refused, backing off)."""
 
 
+class PicsUnreachable(PicsUnavailable):
+    """No CM could be reached at all (no network, no route, every connection refused)."""
+
+
 class _ServerFailed(Exception):
     """One CM would not log us on (unreachable, refused, silent): try the next one."""
 
@@ -69,6 +73,8 @@ class SteamSession:
         self.server_list: servers.ServerList | None = servers.from_settings(cm_servers) if cm_servers else None
         """The servers to try; made on first logon unless given."""
         self.directory_error = ""
+        self.directory_reached = False
+        """The Steam Directory answered during the last logon (so the network works)."""
         self._directory_retry_at = 0.0
         self._list_lock = threading.Lock()
         self.connect_timeout = 10.0
@@ -89,6 +95,7 @@ class SteamSession:
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = ""
+        self._last_kind: type[PicsUnavailable] = PicsUnavailable
         self._stop = threading.Event()
         self._changed = threading.Event()
         self._thread = threading.Thread(target=self._keep_alive, name="steam-pics-session", daemon=True)
@@ -217,12 +224,13 @@ class SteamSession:
                 return self._client
             wait_for = self._retry_at - time.monotonic()
             if wait_for > 0:
-                raise PicsUnavailable(f"{self._last_error} (next try in {wait_for:.1f} s)")
+                raise self._last_kind(f"{self._last_error} (next try in {wait_for:.1f} s)")
             try:
                 self._client = self._logon()
             except PicsUnavailable as exc:
                 self._failures += 1
                 self._last_error = str(exc)
+                self._last_kind = type(exc)
                 delay = min(self.retry_backoff_max, self.retry_backoff * 2 ** (self._failures - 1))
                 self._retry_at = time.monotonic() + delay
                 raise
@@ -237,6 +245,7 @@ class SteamSession:
         ``TryAnotherCM`` / ``ServiceUnavailable`` answer or silence, all within
         ``connect_timeout``."""
         self._disconnect()
+        self.directory_reached = False
         deadline = time.monotonic() + self.connect_timeout
         server_list = self._servers(deadline)
         candidates = [s for kind in self.kinds for s in server_list.ordered([kind])][:MAX_ATTEMPTS]
@@ -259,7 +268,9 @@ class SteamSession:
                 continue
             log.debug("logged on to %s", server)
             return client
-        raise PicsUnavailable(self._explain(failures, server_list))
+        unreached = (bool(failures) and not any(f.reached for _, f in failures)
+                     and not self.directory_reached)
+        raise (PicsUnreachable if unreached else PicsUnavailable)(self._explain(failures, server_list))
 
     def _explain(self, failures: list[tuple["servers.Server", _ServerFailed]],
                  server_list: "servers.ServerList") -> str:
@@ -284,11 +295,15 @@ class SteamSession:
             timeout = max(0.5, min(5.0, (deadline - time.monotonic()) / 2))
             try:
                 fetched = servers.read_directory(self.directory_url, timeout)
-            except servers.DirectoryError as exc:
+            except Exception as exc:  # noqa: BLE001 - a surprise is still one line, not a traceback
+                if not isinstance(exc, servers.DirectoryError):
+                    exc = servers.DirectoryError(f"Steam Directory {self.directory_url}: {type(exc).__name__}: {exc}")
+                self.directory_reached = exc.reached
                 self.directory_error = str(exc) or f"Steam Directory gave no answer within {timeout:g} s"
                 self._directory_retry_at = time.monotonic() + servers.BAD_FOR
                 log.info("steam_pics: %s", self.directory_error)
             else:
+                self.directory_reached = True
                 self.directory_error = ""
                 with self._list_lock:
                     if self.server_list is not None:

@@ -5,8 +5,9 @@ install the plugin at all).
 SLOW (about a minute the first time, seconds with uv's cache warm): it builds a fresh
 environment with ``uv`` from the package registry, installs the core, this plugin and
 ``grpcio-status`` (which requires protobuf >= 5.26 since 1.63), then syncs against the
-fake CM inside that environment. Marked ``slow``; it runs by default and in CI
-(deselect with ``-m "not slow"``).
+fake CM inside that environment. Marked ``install`` like the project's other tests that
+build environments from the package index: opt in with ``pytest -m install``; CI runs
+them (``.ci/run``: ``./pw pytest -q -m install``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.install, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[3]
 
