@@ -26,7 +26,7 @@ def test_nothing_reachable_raises_unreachable_and_prints_no_traceback(fallback_c
     with pytest.raises(core_http.Unreachable, match="no Steam CM reachable"):
         is_available({"directory_url": directory, "connect_timeout": 2})
     err = capfd.readouterr().err
-    # gevent's thread pool prints the traceback of an error raised in it (Hub.handle_error).
+    # an error raised in a thread of the session would print its traceback here
     assert "Traceback" not in err and "DirectoryError" not in err, err
 
 
