@@ -62,6 +62,8 @@ class Config:
     """Apprise URLs that get a digest of new builds after each sync or watch cycle."""
     notify_weak: bool = False
     """Also notify store-data changes that are not confirmed builds."""
+    notify_no_content_change: bool = False
+    """Also notify new builds whose content for the user's system did not change."""
     mute: set[str] = field(default_factory=set)
     """Stores (``epic``) and games (``steam:570``) that never notify."""
     watch: dict[str, Any] = field(default_factory=dict)
@@ -178,8 +180,8 @@ def _priorities(data: Mapping[str, Any]) -> dict[str, int]:
 
 def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Config:
     """Validate a parsed config file: each error names the key, the value and what is allowed."""
-    known = {"plugins", "stores", "disable", "priority", "notify", "notify_weak", "mute",
-             "watch", *NUMBERS}
+    known = {"plugins", "stores", "disable", "priority", "notify", "notify_weak", "notify_no_content_change",
+             "mute", "watch", *NUMBERS}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}; "
@@ -200,6 +202,7 @@ def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Config:
                 priorities=_priorities(data),
                 notify=_strings(data.get("notify", []), "notify"),
                 notify_weak=bool(data.get("notify_weak", False)),
+                notify_no_content_change=bool(data.get("notify_no_content_change", False)),
                 mute={m.lower() for m in _strings(data.get("mute", []), "mute")},
                 watch=_table(data, "watch"),
                 **numbers,

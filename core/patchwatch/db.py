@@ -43,7 +43,9 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
         {"id": int, "game_id": int, "store": str, "store_id": str, "title": str, "kind": str,
          "old_value": str, "new_value": str, "old_version": str, "version": str,
          "published_at": str, "is_build": int, "plugin": str, "detected_at": str,
-         "run_id": int, "store_url": str, "notes_url": str, "notes": str},
+         "run_id": int, "store_url": str, "notes_url": str, "notes": str,
+         # what the build changed, when the store can tell (hookspecs: Signal.detail keys)
+         "download_bytes": int, "content_changed": int, "rollback": int},
         "id", [["detected_at"], ["game_id"]],
     ),
     RUNS: (

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from . import __version__
 from .library import now_iso
+from .labels import build_notes
 from .notify import entry_lines
 
 def entry_id(row: Mapping[str, Any]) -> str:
@@ -19,7 +20,8 @@ def entry_title(row: Mapping[str, Any]) -> str:
     name = row.get("title") or f"{row['store']}:{row['store_id']}"
     label = row.get("version") or row["new_value"]
     prefix = "New build" if row["is_build"] else "Store data changed (not a confirmed build)"
-    return f"{prefix}: {name} {label}"
+    notes = build_notes(row)
+    return f"{prefix}: {name} {label}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _text(row: Mapping[str, Any]) -> str:

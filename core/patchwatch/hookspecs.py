@@ -119,6 +119,14 @@ def check_updates_bulk(
     seen, at the cost of two SQL statements for the lot. Name only games whose ``signals``
     hold that kind. ``patchwatch.testing.read_answers`` reads your answers as the core does.
 
+    Two ``Signal.detail`` keys mean something to the core, for a store that can tell what
+    a new build changed: ``download_bytes`` (an int: at most this much to download for the
+    user's system; shown "up to ...") and ``content_changed`` (a bool: ``False`` for a new
+    build whose content for the user's system did not change; recorded and listed as "no
+    content change", notified only with ``notify_no_content_change``). Either is read only
+    when the signal's value changed. A numeric value lower than the one before is labelled
+    a rollback by the core itself.
+
     Every answer is checked at the boundary: a pair that is not ``(game.id, result)``, or a
     result whose fields are not what :class:`Signal` / :class:`Problem` declare (``detail``
     plain JSON data, ``is_build`` a bool, text where text is due) is refused, your plugin is

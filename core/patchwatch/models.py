@@ -45,7 +45,8 @@ class Signal:
     """False for weak signals (a page edit time, a news post): a change is recorded but
     labelled as not a confirmed new build."""
     detail: Mapping[str, Any] = field(default_factory=dict)
-    """Anything else worth keeping (branch, change number, depot ...); JSON-serialisable."""
+    """Anything else worth keeping (branch, change number, depot ...); JSON-serialisable.
+    ``download_bytes`` and ``content_changed`` are read by the core (see hookspecs)."""
     title: str | None = None
     """The game's name in the store, when the answer has it: a library row added without a
     title gets it (an existing title is never changed)."""

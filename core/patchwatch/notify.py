@@ -23,6 +23,7 @@ import sqlite_utils
 from .config import Config
 from .db import NOTIFY_STATE, OUTBOX, UPDATES, write
 from .errors import ConfigError
+from .labels import build_notes
 from .launchers import installed_game_ids
 from .library import now_iso
 from .state import pid_alive
@@ -108,6 +109,9 @@ def entry_lines(row: Mapping[str, Any]) -> list[str]:
     line = f"• {_name(row)} ({row['store']}): {versions}{what}"
     if not row["is_build"]:
         line += " (store data changed; not a confirmed build)"
+    notes = build_notes(row)
+    if notes:
+        line += f" ({', '.join(notes)})"
     if row.get("installed_here"):
         line += " [installed here]"
     lines = [line]
@@ -165,6 +169,7 @@ def pending_updates(db: sqlite_utils.Database, config: Config) -> list[dict[str,
     cursor = _cursor(db) or 0
     rows = list(db.query(f"SELECT * FROM {UPDATES} WHERE id > ? ORDER BY id", [cursor]))
     rows = [r for r in rows if (r["is_build"] or config.notify_weak)
+            and (r.get("content_changed") != 0 or config.notify_no_content_change)
             and not is_muted(config, r["store"], r["store_id"])]
     here = installed_game_ids(db, {r["game_id"] for r in rows})
     for row in rows:

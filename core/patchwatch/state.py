@@ -35,6 +35,12 @@ class UpdateRecord:
     is_build: bool
     plugin: str
     detected_at: str
+    download_bytes: int | None = None
+    """At most this many bytes to download for it (the store's ``detail["download_bytes"]``)."""
+    content_changed: bool | None = None
+    """False: a new build whose content for the user's system did not change."""
+    rollback: bool = False
+    """The value is numeric and lower than the one before."""
 
 
 @dataclass
@@ -136,6 +142,7 @@ def _classify(answers: list[tuple[Game, Result]], stored: dict[tuple[Any, str], 
                 game.id, game.store, game.store_id, game.title, result.kind,
                 previous.value, result.value, previous.version, result.version,
                 result.published_at, result.is_build, plugin, now,
+                **build_facts(previous.value, result),
             )
             updates.append(update)
             if result.is_build:
@@ -152,6 +159,20 @@ def _classify(answers: list[tuple[Game, Result]], stored: dict[tuple[Any, str], 
         checks.append(_check_row(game, plugin, "ok", None, now, run_id))
         outcomes.append(Outcome(game, kind, update=update))
     return outcomes, signals, seen, checks, updates, builds
+
+
+def build_facts(old_value: str, signal: Signal) -> dict[str, Any]:
+    """What a new value says beyond itself: its download size and whether its content
+    changed (when the store said, in ``detail``), and whether it is a rollback."""
+    detail = signal.detail if isinstance(signal.detail, Mapping) else {}
+    size = detail.get("download_bytes")
+    changed = detail.get("content_changed")
+    old, new = str(old_value), str(signal.value)
+    return {
+        "download_bytes": size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+        "content_changed": changed if isinstance(changed, bool) else None,
+        "rollback": old.isdigit() and new.isdigit() and int(new) < int(old),
+    }
 
 
 def record_unchanged(db: sqlite_utils.Database, plugin: str, run_id: int, store: str,
@@ -356,7 +377,8 @@ def updates_in_runs(db: sqlite_utils.Database, run_ids: list[int]) -> list[Updat
     """The updates recorded by ``run_ids`` (the unfinished runs a sync resumes), oldest first."""
     marks = ", ".join("?" for _ in run_ids)
     names = [f.name for f in fields(UpdateRecord)]
-    return [UpdateRecord(**{k: (bool(r[k]) if k == "is_build" else r[k]) for k in names})
+    flags = ("is_build", "rollback", "content_changed")
+    return [UpdateRecord(**{k: (bool(r[k]) if k in flags and r[k] is not None else r[k]) for k in names})
             for r in db.query(f"SELECT * FROM {UPDATES} WHERE run_id IN ({marks}) "
                               "ORDER BY id", run_ids)]
 

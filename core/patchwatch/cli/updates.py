@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..labels import build_notes
 from .base import Context, db_option, guarded, local_time, resolve_game
 
 
@@ -89,6 +90,8 @@ def updates(obj: Context, since: str | None, include_weak: bool, game: str | Non
     for row in rows:
         version = f" [{row['version']}]" if row["version"] else ""
         weak = "" if row["is_build"] else "  (not a confirmed build)"
+        notes = build_notes(row)
+        weak += f"  ({', '.join(notes)})" if notes else ""
         click.echo(f"{local_time(row['detected_at'])}  {row['store']}:{row['store_id']} "
                    f"{row['title'] or ''}  {row['kind']} {row['old_value']} -> "
                    f"{row['new_value']}{version}{weak}")
