@@ -79,7 +79,10 @@ def json_feed(rows: list[Mapping[str, Any]], title: str) -> str:
                 "old_value": row["old_value"], "new_value": row["new_value"],
                 "old_version": row.get("old_version"), "version": row.get("version"),
                 "is_build": bool(row["is_build"]), "detected_at": row["detected_at"],
-                "plugin": row.get("plugin"),
+                "plugin": row.get("plugin"), "download_bytes": row.get("download_bytes"),
+                "content_changed": (None if row.get("content_changed") is None
+                                    else bool(row["content_changed"])),
+                "rollback": bool(row.get("rollback")),
             },
         }
         if row.get("notes_url") or row.get("store_url"):
