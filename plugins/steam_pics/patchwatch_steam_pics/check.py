@@ -35,6 +35,7 @@ from typing import Any, Iterator
 from patchwatch import Game, Problem, Result, Signal, Unchanged
 
 from . import pics
+from .depots import this_os
 from .servers import ServerList
 from .session import PicsError, PicsUnavailable, session_for, wait
 from .settings import Settings
@@ -126,7 +127,9 @@ def check(games: list[Game], settings: Mapping[str, Any],
     for batch, fetched in _fetch_all(session, config, todo, tokens):
         tokens.update(fetched.tokens)
         for appid in batch:
-            result = pics.read_result(appid, fetched, config.branch(appid))
+            branch = config.branch(appid)
+            previous = by_app[appid][0].signals.get(pics.signal_kind(branch))
+            result = pics.read_result(appid, fetched, branch, previous, config.os or this_os())
             denied.pop(appid, None)
             silent.pop(appid, None)
             if result is None:  # needs a token we do not have: not ours to answer

@@ -6,11 +6,11 @@ import queue
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from patchwatch import Problem, Signal
 
-from . import keyvalues, messages as m
+from . import depots, keyvalues, messages as m
 from .session import PicsError
 
 CHANGES_SINCE = m.PICS_CHANGES_SINCE
@@ -184,10 +184,12 @@ def signal_kind(branch: str) -> str:
     return "buildid" if branch == "public" else f"buildid@{branch}"
 
 
-def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem | None:
+def read_result(appid: int, fetched: Fetched, branch: str, previous: Any = None,
+                os_name: str = "windows") -> Signal | Problem | None:
     """The build signal of ``appid`` on ``branch`` from a product-info answer; None when
     the app needs an access token this anonymous session does not have (another plugin
-    may see it)."""
+    may see it). With the ``previous`` signal of the same kind, a new build id also says
+    what it changed (:mod:`depots`)."""
     if appid in fetched.unknown:
         return Problem(f"Steam knows no app {appid} (unknown to PICS)", status="not_found")
     entry = fetched.apps.get(appid)
@@ -207,12 +209,17 @@ def read_result(appid: int, fetched: Fetched, branch: str) -> Signal | Problem |
             return Problem(f"Steam app {appid} has no branch {branch!r} with a build"
                            + (f" (branches: {names})" if names else ""))
         return Problem(f"Steam lists no public build for app {appid}", status="hidden")
-    return Signal(
-        kind=signal_kind(branch),
-        value=str(int(found["buildid"])),
-        published_at=_iso(found.get("timeupdated")),
-        detail={"branch": branch, "change_number": entry.change_number},
-    )
+    value = str(int(found["buildid"]))
+    detail: dict[str, Any] = {"branch": branch, "change_number": entry.change_number}
+    current = depots.manifests(info["depots"], branch)
+    if current:
+        detail["depots"] = {depot: m["gid"] for depot, m in current.items()}
+        before = previous.detail.get("depots") if isinstance(previous, Signal) and isinstance(
+            previous.detail, Mapping) else None
+        if isinstance(before, Mapping) and previous.value != value:
+            detail.update(depots.changes(current, before, os_name))
+    return Signal(kind=signal_kind(branch), value=value, published_at=_iso(found.get("timeupdated")),
+                  detail=detail)
 
 
 def _decode(buffer: bytes) -> dict[str, Any]:

@@ -37,6 +37,9 @@ class Settings:
     retry_backoff: float = 1.0
     """Seconds to wait after a failed logon before trying again; doubles per failure."""
     retry_backoff_max: float = 60.0
+    os: str = ""
+    """The system whose depots count for "download up to" and "no content change":
+    ``windows``, ``macos`` or ``linux``; empty: this machine's."""
     branches: Mapping[int, str] | None = setting(
         None, parse=lambda value: parse_branches(value), expected="a table of app id -> branch")
     """Branch to track per app id (``public`` when absent)."""
@@ -49,6 +52,8 @@ class Settings:
         if self.transport not in TRANSPORTS:
             raise SettingsError(f"steam_pics setting transport must be one of {', '.join(TRANSPORTS)}, "
                                 f"got {self.transport!r}")
+        if self.os not in ("", "windows", "macos", "linux"):
+            raise SettingsError(f"steam_pics setting os must be windows, macos or linux, got {self.os!r}")
         for key in ("retry_backoff", "retry_backoff_max"):
             if getattr(self, key) < 0:
                 raise SettingsError(f"steam_pics setting {key} must not be negative, "

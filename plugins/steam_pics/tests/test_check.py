@@ -20,7 +20,11 @@ def test_baseline_reports_public_buildid_and_publish_time(steam_cm: FakeSteamCM,
     assert isinstance(signal, Signal)
     assert (signal.kind, signal.value, signal.is_build) == ("buildid", "4242", True)
     assert signal.published_at == "2024-03-09T16:00:00Z"
-    assert signal.detail == {"branch": "public", "change_number": steam_cm.catalogue.apps[20].change_number}
+    # A baseline: the branch, the change number and the manifest gid per depot (issue 21),
+    # nothing about what changed (there is nothing to compare with).
+    assert signal.detail == {"branch": "public", "change_number": steam_cm.catalogue.apps[20].change_number,
+                             "depots": {"21": signal.detail["depots"]["21"], "22": signal.detail["depots"]["22"]}}
+    assert all(gid.isdigit() for gid in signal.detail["depots"].values())
     assert results[1].value == str(steam_cm.catalogue.apps[10].branches["public"].buildid)
     assert core.state["change_number"] == steam_cm.catalogue.change_number
 

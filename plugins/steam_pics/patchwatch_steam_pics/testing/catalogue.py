@@ -48,6 +48,14 @@ class FakeApp:
     change_number: int
     branches: dict[str, FakeBranch]
     depots: list[int] = field(default_factory=list)
+    depot_config: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Per depot: ``oslist`` (default ``windows``; ``""`` for a shared depot), ``dlcappid``,
+    ``depotfromapp``, ``language``, ``download`` / ``size`` (bytes)."""
+    manifest_form: str = "full"
+    """``full``: ``manifests/<branch>`` is ``{gid, size, download}``; ``bare``: just the gid
+    (with the depot's ``maxsize``). Both are served by Steam (DepotDownloader PR #425)."""
+    gids: dict[tuple[int, str], int] = field(default_factory=dict)
+    """Manifest gids kept across a build (depots a build did not change)."""
     app_type: str = "Game"
     tags: list[int] = field(default_factory=list)
     review_percentage: int = 80
@@ -104,15 +112,37 @@ class FakeApp:
         }
         depots: dict[str, Any] = {}
         for depot in self.depots:
-            manifests = {
-                name: {
-                    "gid": str(_gid(depot, branch.buildid)),
-                    "size": str(1_000_000_000 + depot),
-                    "download": str(400_000_000 + depot),
-                }
-                for name, branch in self.branches.items()
-            }
-            depots[str(depot)] = {"config": {"oslist": "windows"}, "manifests": manifests}
+            spec = self.depot_config.get(depot, {})
+            entry: dict[str, Any] = {}
+            oslist = spec.get("oslist", "windows")
+            config = {"oslist": oslist} if oslist else {}
+            if spec.get("language"):
+                config["language"] = spec["language"]
+            if config:
+                entry["config"] = config
+            if spec.get("depotfromapp"):
+                # Steam's shared redistributables: the depot belongs to another app and has
+                # no manifests here (SteamDB app pages list "depotfromapp"; DepotDownloader
+                # ContentDownloader.cs follows it to the owning app).
+                entry["depotfromapp"] = str(spec["depotfromapp"])
+                entry["sharedinstall"] = "1"
+                depots[str(depot)] = entry
+                continue
+            if spec.get("dlcappid"):
+                entry["dlcappid"] = str(spec["dlcappid"])  # DepotDownloader: DLC content, needs the DLC
+            size = spec.get("size", 1_000_000_000 + depot)
+            download = spec.get("download", 400_000_000 + depot)
+            manifests: dict[str, Any] = {}
+            for name, branch in self.branches.items():
+                gid = str(self.gids.get((depot, name)) or _gid(depot, branch.buildid))
+                # DepotDownloader PR #425: manifests/<branch> is a bare gid in older app
+                # info, {gid, size, download} in newer; both still come.
+                manifests[name] = gid if self.manifest_form == "bare" else {
+                    "gid": gid, "size": str(size), "download": str(download)}
+            if self.manifest_form == "bare":
+                entry["maxsize"] = str(size)
+            entry["manifests"] = manifests
+            depots[str(depot)] = entry
         branches: dict[str, Any] = {}
         for name, branch in self.branches.items():
             entry = {"buildid": str(branch.buildid), "timeupdated": str(branch.timeupdated)}
@@ -189,6 +219,8 @@ class Catalogue:
         timeupdated: int | None = None,
         branches: dict[str, FakeBranch] | None = None,
         depots: int = 2,
+        depot_config: dict[int, dict[str, Any]] | None = None,
+        manifest_form: str = "full",
         token: int = 0,
         token_answer: str = "deny",
         app_type: str = "Game",
@@ -214,7 +246,9 @@ class Catalogue:
                 name=name or f"App {appid}",
                 change_number=self._bump(),
                 branches=branches,
-                depots=[appid + i for i in range(1, depots + 1)],
+                depots=sorted(depot_config) if depot_config else [appid + i for i in range(1, depots + 1)],
+                depot_config=dict(depot_config or {}),
+                manifest_form=manifest_form,
                 tags=[19, 492, 1662, 3871, 4182][: 1 + appid % 5],
                 token=token,
                 token_answer=token_answer,
@@ -251,12 +285,23 @@ class Catalogue:
         return groups
 
     def publish_build(
-        self, appid: int, branch: str = "public", buildid: int | None = None, timeupdated: int | None = None
+        self, appid: int, branch: str = "public", buildid: int | None = None, timeupdated: int | None = None,
+        changed_depots: list[int] | None = None,
     ) -> int:
-        """A developer pushes a new build to ``branch``; returns the new build id."""
+        """A developer pushes a new build to ``branch``; returns the new build id.
+
+        ``changed_depots``: the depots that get a new manifest (default: all of them); ``[]``
+        is a new build id with no content change (LinuxGSM #3143 saw such builds go live).
+        A ``buildid`` lower than the current one is a rollback."""
         with self.lock:
             app = self.apps[appid]
             old = app.branches.get(branch)
+            for depot in app.depots:
+                key = (depot, branch)
+                if changed_depots is not None and depot not in changed_depots and old is not None:
+                    app.gids[key] = app.gids.get(key) or _gid(depot, old.buildid)
+                else:
+                    app.gids.pop(key, None)
             new_id = buildid if buildid is not None else self._next_build()
             app.branches[branch] = FakeBranch(
                 new_id,

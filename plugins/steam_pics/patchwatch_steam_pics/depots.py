@@ -1,0 +1,95 @@
+"""What a new build changed: manifest gids per depot of the tracked branch (issue 21).
+
+PICS app info lists, under ``depots``, each depot with its ``config`` (``oslist``,
+``language``), ``dlcappid`` for DLC content, ``depotfromapp`` for a depot another app owns
+(shared redistributables), and ``manifests/<branch>``: a bare manifest gid in older app
+info, ``{gid, size, download}`` in newer (DepotDownloader PR #425 reads both; ``size`` and
+``download`` are the whole depot's, not a delta: a true delta needs the manifests, which
+anonymous accounts cannot fetch). A new build id whose depots all keep their gid changed
+nothing to download (LinuxGSM #3143 saw such builds go live).
+
+The signal's ``detail["depots"]`` keeps ``{depot: gid}`` of the branch; on a new build id
+the plugin compares with the stored one and adds the core's generic keys (hookspecs):
+
+- ``content_changed``: whether a depot the user would download changed;
+- ``download_bytes``: the sum of ``download`` of those changed depots (``maxsize`` for the
+  bare form): at most this much to download, always an upper bound;
+- ``changed_depots``: ``{depot: "os" | "shared" | "other-os" | "dlc" | "language"}``.
+
+Which depots "the user would download" is an assumption (README): depots with no
+``oslist`` or one naming the user's system (``os`` setting, default this machine's), and
+when an app has no depot for that system, its Windows depots (Proton, Wine); no DLC
+depots (the user may not own the DLC); no depot of another language than English.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Mapping
+
+OS_NAMES = ("windows", "macos", "linux")
+
+
+def this_os() -> str:
+    if sys.platform.startswith("win"):
+        return "windows"
+    return "macos" if sys.platform == "darwin" else "linux"
+
+
+def manifests(depots: Mapping[str, Any], branch: str) -> dict[str, dict[str, Any]]:
+    """``{depot: {"gid", "download", "kind_of": (oslist, dlc, language)}}`` of ``branch``."""
+    found: dict[str, dict[str, Any]] = {}
+    for key, depot in depots.items():
+        if not key.isdigit() or not isinstance(depot, dict) or "depotfromapp" in depot:
+            continue  # another app's depot: its builds are that app's (not followed here)
+        listed = depot.get("manifests")
+        manifest = listed.get(branch) if isinstance(listed, dict) else None
+        if isinstance(manifest, dict):
+            gid, download = manifest.get("gid"), manifest.get("download")
+        elif isinstance(manifest, str):
+            gid, download = manifest, depot.get("maxsize")  # the bare form: the depot's size
+        else:
+            continue
+        if not isinstance(gid, str) or not gid.isdigit():
+            continue
+        config = depot.get("config") if isinstance(depot.get("config"), dict) else {}
+        found[key] = {
+            "gid": gid,
+            "download": int(download) if isinstance(download, str) and download.isdigit() else None,
+            "oslist": [o.strip() for o in str(config.get("oslist", "")).split(",") if o.strip()],
+            "dlc": bool(depot.get("dlcappid")),
+            "language": str(config.get("language", "")),
+        }
+    return found
+
+
+def changes(current: dict[str, dict[str, Any]], before: Mapping[str, Any], os_name: str) -> dict[str, Any]:
+    """The build facts of going from ``before`` (``{depot: gid}``) to ``current``."""
+    has_os = any(os_name in m["oslist"] for m in current.values())
+    wanted = os_name if has_os else "windows"
+    changed: dict[str, str] = {}
+    total, known = 0, True
+    for depot, m in sorted(current.items()):
+        if before.get(depot) == m["gid"]:
+            continue
+        if m["dlc"]:
+            role = "dlc"
+        elif m["language"] and m["language"] != "english":
+            role = "language"
+        elif not m["oslist"]:
+            role = "shared"
+        elif wanted in m["oslist"]:
+            role = "os"
+        else:
+            role = "other-os"
+        changed[depot] = role
+        if role in ("os", "shared"):
+            if m["download"] is None:
+                known = False
+            else:
+                total += m["download"]
+    counted = [d for d, role in changed.items() if role in ("os", "shared")]
+    facts: dict[str, Any] = {"changed_depots": changed, "content_changed": bool(counted)}
+    if counted and known:
+        facts["download_bytes"] = total
+    return facts
