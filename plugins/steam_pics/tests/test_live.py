@@ -58,7 +58,7 @@ def test_two_apps_give_public_builds(online: None) -> None:
 
 
 def test_pics_answers_have_the_shapes_the_fake_sends(online: None) -> None:
-    from patchwatch_steam_pics import keyvalues
+    from patchwatch_steam_pics import depots, keyvalues
 
     session = session_for(Settings.from_mapping({"connect_timeout": 20}))
     fetched = session.call(pics.fetch, list(APPS), {}, 30.0, timeout=90)
@@ -68,6 +68,10 @@ def test_pics_answers_have_the_shapes_the_fake_sends(online: None) -> None:
         assert entry.buffer.endswith(b"\x00")  # text KeyValues, NUL-terminated
         public = keyvalues.section(entry.buffer, "depots")["branches"]["public"]  # tab-indented
         assert public["buildid"].isdigit() and public["timeupdated"].isdigit()
+        # Both manifest forms the plugin reads (DepotDownloader PR #425): a bare gid or
+        # {gid, size, download}; at least one depot of these games has a public manifest.
+        found = depots.manifests(keyvalues.section(entry.buffer, "depots"), "public")
+        assert found and all(m["gid"].isdigit() for m in found.values())
         assert 2_000 < len(entry.buffer) < 2_000_000  # the fake's sizes: ~12 KB on average
     meta = session.call(pics.metadata, list(APPS), {}, 30.0, timeout=90)
     assert set(meta.change_numbers) == set(APPS)
