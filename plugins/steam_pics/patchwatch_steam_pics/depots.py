@@ -8,7 +8,10 @@ info, ``{gid, size, download}`` in newer (DepotDownloader PR #425 reads both; ``
 anonymous accounts cannot fetch). A new build id whose depots all keep their gid changed
 nothing to download (LinuxGSM #3143 saw such builds go live).
 
-The signal's ``detail["depots"]`` keeps ``{depot: gid}`` of the branch; on a new build id
+The signal's ``detail["depots"]`` keeps the branch's ``depot=gid`` pairs in one string
+(``"441=7361...,442=1187..."``: one string per app, not a dict, so 20,000 stored signals
+read back from the database stay 20,000 small objects for the garbage collector, not
+40,000 dicts); on a new build id
 the plugin compares with the stored one and adds the core's generic keys (hookspecs):
 
 - ``content_changed``: whether a depot the user would download changed;
@@ -61,6 +64,23 @@ def manifests(depots: Mapping[str, Any], branch: str) -> dict[str, dict[str, Any
             "language": str(config.get("language", "")),
         }
     return found
+
+
+def encode(current: Mapping[str, Mapping[str, Any]]) -> str:
+    """``{depot: {"gid": ...}}`` as ``"depot=gid,depot=gid"`` (depots in id order)."""
+    return ",".join(f"{depot}={m['gid']}" for depot, m in sorted(current.items(), key=lambda i: int(i[0])))
+
+
+def decode(text: Any) -> dict[str, str] | None:
+    """The ``{depot: gid}`` of a stored ``detail["depots"]``; None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    pairs = {}
+    for pair in text.split(","):
+        depot, _, gid = pair.partition("=")
+        if depot:
+            pairs[depot] = gid
+    return pairs
 
 
 def changes(current: dict[str, dict[str, Any]], before: Mapping[str, Any], os_name: str) -> dict[str, Any]:

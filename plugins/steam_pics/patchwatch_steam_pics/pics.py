@@ -213,10 +213,10 @@ def read_result(appid: int, fetched: Fetched, branch: str, previous: Any = None,
     detail: dict[str, Any] = {"branch": branch, "change_number": entry.change_number}
     current = depots.manifests(info["depots"], branch)
     if current:
-        detail["depots"] = {depot: m["gid"] for depot, m in current.items()}
-        before = previous.detail.get("depots") if isinstance(previous, Signal) and isinstance(
-            previous.detail, Mapping) else None
-        if isinstance(before, Mapping) and previous.value != value:
+        detail["depots"] = depots.encode(current)
+        before = depots.decode(previous.detail.get("depots")) if isinstance(previous, Signal) and isinstance(
+            previous.detail, Mapping) and previous.value != value else None
+        if before is not None:
             detail.update(depots.changes(current, before, os_name))
     return Signal(kind=signal_kind(branch), value=value, published_at=_iso(found.get("timeupdated")),
                   detail=detail)
