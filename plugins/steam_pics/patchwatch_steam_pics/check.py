@@ -124,12 +124,19 @@ def check(games: list[Game], settings: Mapping[str, Any],
         yield Unchanged(kind, game_ids)
 
     change_of: dict[int, int] = {}
+    owners: dict[str, Any] = {}
+    """Depots sections of apps owning ``depotfromapp`` depots, fetched once per check."""
+    unreadable: set[int] = set()
     for batch, fetched in _fetch_all(session, config, todo, tokens):
         tokens.update(fetched.tokens)
+        wanted = pics.owners_needed(fetched, batch) - {int(a) for a in owners} - unreadable
+        if wanted:
+            owners.update(_owners(session, config, sorted(wanted), tokens))
+            unreadable |= wanted - {int(a) for a in owners}
         for appid in batch:
             branch = config.branch(appid)
             previous = by_app[appid][0].signals.get(pics.signal_kind(branch))
-            result = pics.read_result(appid, fetched, branch, previous, config.os or this_os())
+            result = pics.read_result(appid, fetched, branch, previous, config.os or this_os(), owners)
             denied.pop(appid, None)
             silent.pop(appid, None)
             if result is None:  # needs a token we do not have: not ours to answer
@@ -166,6 +173,18 @@ def check(games: list[Game], settings: Mapping[str, Any],
     cm_list = session.cached_list()
     if cm_list is not None:
         state["cm_list"] = cm_list
+
+
+def _owners(session: Any, config: Settings, appids: list[int], tokens: dict[int, int]) -> dict[str, Any]:
+    """The depots sections of ``appids`` (owners of shared depots); none when Steam will
+    not say (their depots are then left out of the comparison, not guessed)."""
+    try:
+        fetched = session.call(pics.fetch, appids, dict(tokens), config.request_timeout,
+                               timeout=config.connect_timeout + 3 * pics.deadline_for(config.request_timeout) + 5)
+    except PicsError as exc:
+        log.info("steam_pics: owners of shared depots %s not read (%s)", appids, exc)
+        return {}
+    return pics.owner_depots(fetched)
 
 
 def _prior_change(appid: int, games: list[Game], branch: str, problems: dict[int, list],

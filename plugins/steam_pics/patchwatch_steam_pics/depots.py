@@ -2,7 +2,8 @@
 
 PICS app info lists, under ``depots``, each depot with its ``config`` (``oslist``,
 ``language``), ``dlcappid`` for DLC content, ``depotfromapp`` for a depot another app owns
-(shared redistributables), and ``manifests/<branch>``: a bare manifest gid in older app
+(shared redistributables: followed to that app's public manifest, as DepotDownloader
+``ContentDownloader.cs`` does), and ``manifests/<branch>``: a bare manifest gid in older app
 info, ``{gid, size, download}`` in newer (DepotDownloader PR #425 reads both; ``size`` and
 ``download`` are the whole depot's, not a delta: a true delta needs the manifests, which
 anonymous accounts cannot fetch). A new build id whose depots all keep their gid changed
@@ -39,23 +40,42 @@ def this_os() -> str:
     return "macos" if sys.platform == "darwin" else "linux"
 
 
-def manifests(depots: Mapping[str, Any], branch: str) -> dict[str, dict[str, Any]]:
-    """``{depot: {"gid", "download", "kind_of": (oslist, dlc, language)}}`` of ``branch``."""
+def owners_of(depots: Mapping[str, Any]) -> set[int]:
+    """The apps that own this app's ``depotfromapp`` depots (shared redistributables)."""
+    return {int(d["depotfromapp"]) for key, d in depots.items()
+            if key.isdigit() and isinstance(d, dict) and str(d.get("depotfromapp", "")).isdigit()}
+
+
+def manifests(depots: Mapping[str, Any], branch: str,
+              owners: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """``{depot: {"gid", "download", "oslist", "dlc", "language"}}`` of ``branch``. A
+    ``depotfromapp`` depot is followed to its owner's ``depots`` section in ``owners``
+    (``{owner appid: depots}``), whose public manifest it installs (DepotDownloader
+    ``ContentDownloader.cs`` reads such a depot's manifest from the owning app); an owner
+    not in ``owners`` leaves the depot out."""
     found: dict[str, dict[str, Any]] = {}
     for key, depot in depots.items():
-        if not key.isdigit() or not isinstance(depot, dict) or "depotfromapp" in depot:
-            continue  # another app's depot: its builds are that app's (not followed here)
-        listed = depot.get("manifests")
-        manifest = listed.get(branch) if isinstance(listed, dict) else None
+        if not key.isdigit() or not isinstance(depot, dict):
+            continue
+        source, wanted = depot, branch
+        if "depotfromapp" in depot:
+            owner = (owners or {}).get(str(depot["depotfromapp"]))
+            source = owner.get(key) if isinstance(owner, Mapping) else None
+            if not isinstance(source, Mapping):
+                continue
+            wanted = "public"
+        listed = source.get("manifests")
+        manifest = listed.get(wanted) if isinstance(listed, dict) else None
         if isinstance(manifest, dict):
             gid, download = manifest.get("gid"), manifest.get("download")
         elif isinstance(manifest, str):
-            gid, download = manifest, depot.get("maxsize")  # the bare form: the depot's size
+            gid, download = manifest, source.get("maxsize")  # the bare form: the depot's size
         else:
             continue
         if not isinstance(gid, str) or not gid.isdigit():
             continue
-        config = depot.get("config") if isinstance(depot.get("config"), dict) else {}
+        config = depot.get("config") if isinstance(depot.get("config"), dict) else (
+            source.get("config") if isinstance(source.get("config"), dict) else {})
         found[key] = {
             "gid": gid,
             "download": int(download) if isinstance(download, str) and download.isdigit() else None,

@@ -49,6 +49,8 @@ class Fetched:
     """Apps that need an access token Steam neither granted nor refused this time."""
     tokens: dict[int, int] = field(default_factory=dict)
     """Access tokens obtained on the way (worth keeping for the next sync)."""
+    decoded: dict[int, Any] = field(default_factory=dict, repr=False)
+    """Decoded app info, so an answer is decoded once (:func:`_decoded`)."""
 
 
 # -- inside the session's worker threads ------------------------------------------------
@@ -184,8 +186,42 @@ def signal_kind(branch: str) -> str:
     return "buildid" if branch == "public" else f"buildid@{branch}"
 
 
+def owners_needed(fetched: Fetched, appids: Iterable[int]) -> set[int]:
+    """Apps owning ``depotfromapp`` depots of these answers (their info is needed too)."""
+    needed: set[int] = set()
+    for appid in appids:
+        entry = fetched.apps.get(appid)
+        if entry is None or entry.missing_token:
+            continue
+        try:
+            needed |= depots.owners_of(_decoded(fetched, appid)["depots"])
+        except Exception:  # noqa: BLE001 - read_result reports a malformed answer
+            continue
+    return needed
+
+
+def owner_depots(fetched: Fetched) -> dict[str, Any]:
+    """``{owner appid: depots section}`` of a fetch of owning apps (those it could read)."""
+    found = {}
+    for appid, entry in fetched.apps.items():
+        if not entry.missing_token:
+            try:
+                found[str(appid)] = _decoded(fetched, appid)["depots"]
+            except Exception:  # noqa: BLE001 - an owner we cannot read is not followed
+                continue
+    return found
+
+
+def _decoded(fetched: Fetched, appid: int) -> dict[str, Any]:
+    """The app's decoded ``depots`` section, decoded once per answer."""
+    info = fetched.decoded.get(appid)
+    if info is None:
+        info = fetched.decoded[appid] = _decode(fetched.apps[appid].buffer)
+    return info
+
+
 def read_result(appid: int, fetched: Fetched, branch: str, previous: Any = None,
-                os_name: str = "windows") -> Signal | Problem | None:
+                os_name: str = "windows", owners: Mapping[str, Any] | None = None) -> Signal | Problem | None:
     """The build signal of ``appid`` on ``branch`` from a product-info answer; None when
     the app needs an access token this anonymous session does not have (another plugin
     may see it). With the ``previous`` signal of the same kind, a new build id also says
@@ -198,7 +234,7 @@ def read_result(appid: int, fetched: Fetched, branch: str, previous: Any = None,
     if entry.missing_token:
         return None
     try:
-        info = _decode(entry.buffer)
+        info = _decoded(fetched, appid)
     except Exception as exc:  # noqa: BLE001 - any decoding failure is a malformed answer
         return Problem(f"malformed product info for Steam app {appid}: {exc}")
     branches = info.get("depots", {}).get("branches", {}) if isinstance(info.get("depots"), dict) else {}
@@ -211,7 +247,7 @@ def read_result(appid: int, fetched: Fetched, branch: str, previous: Any = None,
         return Problem(f"Steam lists no public build for app {appid}", status="hidden")
     value = str(int(found["buildid"]))
     detail: dict[str, Any] = {"branch": branch, "change_number": entry.change_number}
-    current = depots.manifests(info["depots"], branch)
+    current = depots.manifests(info["depots"], branch, owners)
     if current:
         detail["depots"] = depots.encode(current)
         before = depots.decode(previous.detail.get("depots")) if isinstance(previous, Signal) and isinstance(

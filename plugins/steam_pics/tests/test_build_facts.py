@@ -29,7 +29,7 @@ LAYOUT = {
     WIN: {"oslist": "windows", "download": 1_200_000_000},
     LINUX: {"oslist": "linux", "download": 900_000_000},
     DLC: {"oslist": "windows", "dlcappid": 111, "download": 300_000_000},
-    REDIST: {"depotfromapp": 228980},
+    REDIST: {"depotfromapp": 228980, "oslist": ""},  # a shared redistributable, owned by 228980
 }
 
 
@@ -61,6 +61,34 @@ def test_a_new_build_says_which_depots_changed(steam_cm: FakeSteamCM, settings: 
     facts = {k: signal.detail[k] for k in ("content_changed", "download_bytes", "changed_depots")
              if k in signal.detail}
     assert facts == expected
+
+
+def test_a_shared_depot_is_followed_to_the_app_that_owns_it(steam_cm: FakeSteamCM, settings: dict,
+                                                            mini_core: type) -> None:
+    steam_cm.catalogue.add_app(228980, "Steamworks Common Redistributables",
+                               depot_config={REDIST: {"oslist": "", "download": 80_000_000}})
+    _app(steam_cm, 100)
+    _app(steam_cm, 200)
+    core = mini_core(100, 200)
+    settings = {**settings, "os": "windows"}
+    baseline = core.sync(settings)[1]
+    assert re.fullmatch(r"101=\d+,102=\d+,103=\d+,104=\d+,105=\d+", baseline.detail["depots"])
+    assert steam_cm.requested_appids().count(228980) == 1  # once per check, not once per app
+    steam_cm.catalogue.publish_build(228980, changed_depots=[REDIST])  # the redistributable moves
+    steam_cm.catalogue.publish_build(100, changed_depots=[])           # nothing of the game's own
+    steam_cm.reset_records()
+    signal = core.sync(settings)[1]
+    assert signal.detail["changed_depots"] == {"105": "shared"}
+    assert signal.detail["content_changed"] is True and signal.detail["download_bytes"] == 80_000_000
+    assert steam_cm.requested_appids().count(228980) == 1
+
+
+def test_an_owner_steam_will_not_show_leaves_its_depots_out(steam_cm: FakeSteamCM, settings: dict,
+                                                            mini_core: type) -> None:
+    _app(steam_cm, 100)  # 228980 is not in this catalogue: Steam answers it unknown
+    core = mini_core(100)
+    baseline = core.sync(settings)[1]
+    assert "105=" not in baseline.detail["depots"] and isinstance(baseline, Signal)
 
 
 def test_the_bare_manifest_form_counts_the_depot_size(steam_cm: FakeSteamCM, settings: dict,
