@@ -393,8 +393,6 @@ def _static(request: Request) -> Response:
 def _is_loopback(host: str | None) -> bool:
     if not host:
         return False
-    if host in ("localhost", "testclient"):  # Starlette's TestClient names its client so
-        return True
     try:
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
