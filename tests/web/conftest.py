@@ -12,6 +12,7 @@ pytest.importorskip("starlette", reason="the web extra is not installed (uv sync
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from patchwatch import hookimpl  # noqa: E402
 from patchwatch.config import Config  # noqa: E402
 from patchwatch.db import UPDATES, open_db, write  # noqa: E402
 from patchwatch.library import add_game  # noqa: E402
@@ -36,7 +37,7 @@ class Library:
         for i in range(1, epic + 1):
             add_game(db, "epic", f"e{i}", titles.get(f"epic:e{i}", f"Epic game {i}"))
         db.close()
-        self.steam = ExamplePlugin("steam", catalogue={str(i): 100 + i for i in range(1, steam + 1)})
+        self.steam = GatedPlugin("steam", catalogue={str(i): 100 + i for i in range(1, steam + 1)})
         self.epic = ExamplePlugin("epic", catalogue={f"e{i}": f"2026-01-0{i}" for i in range(1, epic + 1)},
                                   kind="last_modified", is_build=False)
         self.pm = new_plugin_manager({"steam_fake": self.steam, "epic_fake": self.epic})
@@ -88,17 +89,34 @@ def post(c: TestClient, app: Any, path: str, *, csrf: str | None = None,
                   headers=headers, **kwargs)
 
 
-class Gate:
-    """An ExamplePlugin store that answers one game, then waits until released."""
+class GatedPlugin(ExamplePlugin):
+    """The example plugin, able to stop after its first answer until :meth:`open` (a check
+    that is visibly running, for progress and cancel)."""
 
-    def __init__(self, plugin: ExamplePlugin) -> None:
-        self.plugin = plugin
-        plugin.hang_after = 1
-        plugin.release = threading.Event()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.answered_first = threading.Event()
+
+    def close(self) -> None:
+        self.gate.clear()
 
     def open(self) -> None:
-        self.plugin.hang_after = None
-        self.plugin.release.set()
+        self.gate.set()
+
+    @hookimpl
+    def check_updates_bulk(self, games: list, state: dict):
+        for n, answer in enumerate(ExamplePlugin.check_updates_bulk(self, games, state)):
+            yield answer
+            if n == 0:
+                self.answered_first.set()
+                self.gate.wait(30)
+
+
+def Gate(plugin: GatedPlugin) -> GatedPlugin:
+    plugin.close()
+    return plugin
 
 
 @pytest.fixture
@@ -113,8 +131,7 @@ def library(tmp_path):
 
     yield make
     for lib in made:
-        for gate in (lib.steam, lib.epic):
-            gate.release.set()
+        lib.steam.open()
         for app in lib.apps:
             app.close(5)
 
