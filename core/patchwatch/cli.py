@@ -595,3 +595,6 @@ def watch(obj: Context, stores: tuple[str, ...], once: bool) -> None:
     watcher = Watcher(obj.db_path, pm=get_plugin_manager(), config=config,
                       stores=list(stores) or None, log=log)
     sys.exit(watcher.run(once=once))
+
+
+cli.add_command(__import__("patchwatch.web.command", fromlist=["serve"]).serve)  # patchwatch serve (web/)

@@ -1,0 +1,78 @@
+"""``patchwatch serve`` as a user runs it: a real process, a real port, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from patchwatch.db import open_db
+from patchwatch.library import add_game
+
+PATCHWATCH = [sys.executable, "-c", "from patchwatch.cli import main; main()"]
+
+
+def start(tmp_path: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [*PATCHWATCH, "--db", str(tmp_path / "lib.db"), "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+             "PATCHWATCH_DISABLE": "steam_pics,steam_http,epic,gog", **(env or {})})
+    line = proc.stdout.readline()  # the first line names the address (or the error)
+    match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+    if not match:
+        proc.kill()
+        pytest.fail(f"serve did not start: {line}{proc.stdout.read()}")
+    return proc, match[1]
+
+
+def stop(proc: subprocess.Popen) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=15)
+    return proc.returncode, out
+
+
+def test_serve_shows_a_new_user_the_pages_and_stops_on_sigterm(tmp_path):
+    proc, url = start(tmp_path)
+    try:
+        page = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert "Recent updates" in page and "No new build" in page
+        health = urllib.request.urlopen(url + "health.json", timeout=10).read().decode()
+        assert '"running": true' in health  # the watch loop runs in the same process
+        feed = urllib.request.urlopen(url + "feed.atom", timeout=10)
+        assert feed.headers["ETag"] and b"<feed" in feed.read()
+    finally:
+        code, out = stop(proc)
+    assert code == 143 and "Traceback" not in out, out
+    assert (tmp_path / "lib.db").exists()
+
+
+def test_serve_no_watch_and_a_library(tmp_path):
+    db = open_db(tmp_path / "lib.db")
+    add_game(db, "steam", "570", "Dota 2")
+    db.close()
+    proc, url = start(tmp_path, "--no-watch")
+    try:
+        health = urllib.request.urlopen(url + "health.json", timeout=10).read().decode()
+        assert '"running": false' in health
+        game = urllib.request.urlopen(url + "games/steam/570", timeout=10).read().decode()
+        assert "Dota 2" in game
+    finally:
+        code, out = stop(proc)
+    assert code == 143 and "Traceback" not in out, out
+
+
+def test_serve_beyond_loopback_needs_a_token(tmp_path):
+    result = subprocess.run([*PATCHWATCH, "--db", str(tmp_path / "lib.db"), "serve",
+                             "--host", "0.0.0.0", "--port", "0"],
+                            capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    assert result.returncode == 2
+    assert "reaches beyond this machine: set --token" in result.stderr
+    assert "Traceback" not in result.stderr
