@@ -90,28 +90,33 @@ def post(c: TestClient, app: Any, path: str, *, csrf: str | None = None,
 
 
 class GatedPlugin(ExamplePlugin):
-    """The example plugin, able to stop after its first answer until :meth:`open` (a check
-    that is visibly running, for progress and cancel)."""
+    """The example plugin, able to wait after its n-th answer until that gate opens (a
+    check that is visibly running, for progress and cancel)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.gate = threading.Event()
-        self.gate.set()
-        self.answered_first = threading.Event()
+        self.gates: dict[int, threading.Event] = {}
+
+    def hold_after(self, n: int) -> threading.Event:
+        """Wait after the n-th answer of a check until the returned event is set."""
+        self.gates[n] = threading.Event()
+        return self.gates[n]
 
     def close(self) -> None:
-        self.gate.clear()
+        self.hold_after(1)
 
     def open(self) -> None:
-        self.gate.set()
+        for gate in list(self.gates.values()):
+            gate.set()
+        self.gates = {}
 
     @hookimpl
     def check_updates_bulk(self, games: list, state: dict):
-        for n, answer in enumerate(ExamplePlugin.check_updates_bulk(self, games, state)):
+        for n, answer in enumerate(ExamplePlugin.check_updates_bulk(self, games, state), 1):
             yield answer
-            if n == 0:
-                self.answered_first.set()
-                self.gate.wait(30)
+            gate = self.gates.get(n)
+            if gate is not None:
+                gate.wait(30)
 
 
 def Gate(plugin: GatedPlugin) -> GatedPlugin:
