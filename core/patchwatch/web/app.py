@@ -91,7 +91,8 @@ class PatchwatchApp(Starlette):
 
 def create_app(db_path: str | Path, config: Config | None = None, *,
                pm: PluginManager | None = None, token: str | None = None,
-               watch: bool = False, log: Callable[[str], None] | None = None) -> PatchwatchApp:
+               allow_remote_actions: bool = False, watch: bool = False,
+               log: Callable[[str], None] | None = None) -> PatchwatchApp:
     """The patchwatch web app over the database at ``db_path``.
 
     ``config`` defaults to the user's config file, read when needed (a broken file shows as
@@ -99,7 +100,9 @@ def create_app(db_path: str | Path, config: Config | None = None, *,
     plugins. ``token``: when set, the actions ("check now", start/stop the schedule) need it
     (``?token=…`` once in the browser sets a cookie; scripts send
     ``Authorization: Bearer …``); without it they are only allowed from this machine
-    (loopback). ``watch=True`` starts patchwatch's schedule at once; ``log`` gets its lines.
+    (loopback), unless ``allow_remote_actions`` says the host already authenticates every
+    request that reaches the app (Backlogia with ``ENABLE_AUTH``). Cross-site requests are
+    refused either way. ``watch=True`` starts patchwatch's schedule at once; ``log`` gets its lines.
     """
     def get_config() -> Config:
         return config if config is not None else load_config()
@@ -133,6 +136,7 @@ def create_app(db_path: str | Path, config: Config | None = None, *,
     patchwatch_app = PatchwatchApp(routes=routes, lifespan=lifespan)
     patchwatch_app.db_path = Path(db_path)
     patchwatch_app.token = token or None
+    patchwatch_app.allow_remote_actions = allow_remote_actions  # type: ignore[attr-defined]
     patchwatch_app.csrf = secrets.token_urlsafe(24)
     patchwatch_app.get_config = get_config  # type: ignore[attr-defined]
     patchwatch_app.get_pm = get_pm  # type: ignore[attr-defined]
@@ -415,7 +419,7 @@ def _actions(request: Request) -> dict[str, Any]:
         return {"allowed": False, "why_not": "actions need this server's token: open any "
                 "page once with ?token=… (or send Authorization: Bearer …)"}
     client = request.client.host if request.client else None
-    if _is_loopback(client):
+    if _is_loopback(client) or app.allow_remote_actions:  # type: ignore[attr-defined]
         return {"allowed": True, "why_not": None}
     return {"allowed": False, "why_not": "actions are allowed only from this machine unless "
             "the server has a token (patchwatch serve --token, or create_app(..., token=...))"}
