@@ -76,7 +76,15 @@ class Library:
 
 
 def client(app: Any, host: tuple[str, int] = LOCAL, **kwargs: Any) -> TestClient:
-    return TestClient(app, client=host, follow_redirects=False, **kwargs)
+    """A test client whose requests come from ``host`` (TestClient's own ``client=`` only
+    exists in newer Starlette releases)."""
+    async def from_host(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope["client"] = host
+        await app(scope, receive, send)
+
+    kwargs.setdefault("follow_redirects", False)
+    return TestClient(from_host, **kwargs)
 
 
 def post(c: TestClient, app: Any, path: str, *, csrf: str | None = None,

@@ -29,7 +29,6 @@ import pytest
 fastapi = pytest.importorskip("fastapi", reason="FastAPI is in the dev group (uv sync)")
 
 from fastapi.responses import HTMLResponse  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
 
 from patchwatch.testing import ExamplePlugin  # noqa: E402
 from patchwatch.testing.backlogia import BacklogiaJobs, create_backlogia_db  # noqa: E402
@@ -139,9 +138,9 @@ def test_the_requirements_line_names_the_web_extra():
         "starlette", "jinja2", "uvicorn"}
 
 
-def test_the_readme_lines_mount_the_pages_in_backlogia_main(backlogia):
+def test_the_readme_lines_mount_the_pages_in_backlogia_main(backlogia, kit):
     host = backlogia
-    client = TestClient(host.app, client=("127.0.0.1", 40000), follow_redirects=False)
+    client = kit.client(host.app)
     before = (client.get("/").text, client.get("/api/games").json())
 
     exec(compile(block("backlogia-mount"), "README.md:backlogia-mount", "exec"), host.ns)
@@ -191,14 +190,14 @@ def test_the_readme_lines_mount_the_pages_in_backlogia_main(backlogia):
     assert "game_version" not in columns
 
 
-def test_pages_before_patchwatch_ever_ran_and_with_a_broken_config(backlogia, tmp_path):
+def test_pages_before_patchwatch_ever_ran_and_with_a_broken_config(backlogia, tmp_path, kit):
     host = backlogia
     bad = tmp_path / "config" / "patchwatch" / "config.toml"
     bad.parent.mkdir(parents=True)
     bad.write_text("cooldown = [", encoding="utf-8")
     mount = block("backlogia-mount").replace("updates.start_watch()", "pass")
     exec(compile(mount, "README.md:backlogia-mount", "exec"), host.ns)  # never raises
-    client = TestClient(host.app, client=("127.0.0.1", 40000))
+    client = kit.client(host.app, follow_redirects=True)
     assert "Dota 2" in client.get("/").text
     assert client.get("/updates/").status_code == 200  # no patchwatch table yet: empty
     health = client.get("/updates/health")
