@@ -222,6 +222,10 @@ def _guard(request: Request, fn: Callable[[], Response], as_json: bool) -> Respo
     except sqlite3.Error as exc:
         from ..db import database_error
         return _error(request, 503, str(database_error(_app(request).db_path, exc)), as_json)
+    except Exception as exc:  # a row no page expected: one line, never a traceback
+        text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        return _error(request, 500, f"patchwatch could not show this page: "
+                      f"{type(exc).__name__}: {text}", as_json)
 
 
 @contextlib.contextmanager

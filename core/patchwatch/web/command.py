@@ -66,7 +66,10 @@ def serve(obj: Context, host: str, port: int, token: str | None, no_watch: bool)
 
     app = create_app(obj.db_path, config, token=token, log=log)
     try:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP named: asyncio then sets TCP_NODELAY on each connection; without it a
+        # small body waits ~40 ms behind the headers for the client's delayed ACK (Nagle).
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                             socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(128)  # connections queue from now on, so the address below answers

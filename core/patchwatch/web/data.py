@@ -209,7 +209,7 @@ def feed_rows(db: sqlite_utils.Database, game_id: Any = None, include_weak: bool
     """The newest updates for a feed (of the library or one game), links made safe."""
     if not _has(db, UPDATES):
         return []
-    where, params = [], []
+    where, params = ["detected_at IS NOT NULL"], []  # a feed entry needs its date
     if game_id is not None:
         where.append("game_id = ?")
         params.append(game_id)
