@@ -59,11 +59,14 @@ def test_partial_sync_exits_3_and_names_the_games(run, installed_pm):
     assert "UNSUPPORTED itch:x" in result.output
 
 
-def test_import_csv_and_json_and_reject_bad_rows_whole(run, tmp_path, installed_pm):
+def test_import_csv_and_json_counts_and_refuses_bad_rows(run, tmp_path, installed_pm):
     installed_pm()
     csv_file = tmp_path / "games.csv"
     csv_file.write_text("store,store_id,title\nsteam,10,A\ngog,20,B\n")
-    assert run("games", "import", str(csv_file)).exit_code == 0
+    assert run("games", "import", str(csv_file)).output == \
+        "2 added, 0 already in the library, 0 refused\n"
+    again = run("games", "import", str(csv_file))
+    assert again.exit_code == 0 and "0 added, 2 already in the library" in again.output
     json_file = tmp_path / "games.json"
     json_file.write_text(json.dumps([{"store": "epic", "store_id": "Fn", "title": "C",
                                       "extra_data": {"namespace": "fn"}}]))
@@ -71,10 +74,34 @@ def test_import_csv_and_json_and_reject_bad_rows_whole(run, tmp_path, installed_
     bad = tmp_path / "bad.csv"
     bad.write_text("store,store_id,title\nsteam,30,D\n,40,E\n")
     result = CliRunner().invoke(cli, ["games", "import", str(bad)])
-    assert result.exit_code == 1
-    assert "game #2" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 3
+    assert "refused game #2: both store and store_id are required" in result.output
+    assert "1 added, 0 already in the library, 1 refused" in result.output
+    assert "Traceback" not in result.output
     listed = json.loads(run("games", "list", "--json").output)
-    assert sorted(g["store_id"] for g in listed) == ["10", "20", "Fn"]
+    assert sorted(g["store_id"] for g in listed) == ["10", "20", "30", "Fn"]
+
+
+@pytest.mark.parametrize("text", [
+    "Store,Store ID,Name\nSteam,10,A\ngog,20,B\n",
+    "store;store_id;title\nsteam;10;A\ngog;20;B\n",
+    "\ufeffSTORE\tstore-id\tTitle\nsteam\t10\tA\n\ngog\t20\tB\n",
+])
+def test_csv_headers_in_any_case_and_separator(run, tmp_path, text):
+    path = tmp_path / "games.csv"
+    path.write_text(text, encoding="utf-8")
+    assert run("games", "import", str(path)).exit_code == 0
+    listed = json.loads(run("games", "list", "--json").output)
+    assert sorted((g["store"], g["store_id"], g["title"]) for g in listed) == [
+        ("gog", "20", "B"), ("steam", "10", "A")]
+
+
+def test_a_csv_without_the_columns_is_one_line(run, tmp_path):
+    path = tmp_path / "games.csv"
+    path.write_text("game,platform\nDota,steam\n")
+    result = run("games", "import", str(path))
+    assert result.exit_code == 1 and "CSV needs a header with at least store and store_id" \
+        in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_corrupt_database_is_one_line_and_exit_1(run, db_path):

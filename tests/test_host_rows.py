@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from patchwatch.cli import cli
 from patchwatch.db import open_db
-from patchwatch.library import add_games, load_games, read_games_file
+from patchwatch.library import add_games, import_games, load_games, read_games_file
 from patchwatch.sync import sync_library
 from patchwatch.testing import ExamplePlugin
 
@@ -93,3 +93,27 @@ def test_checks_table_of_an_older_patchwatch_takes_text_game_ids(db_path, make_p
                            config=config)
     assert summary.baselines == 1
     assert open_db(db_path)["patchwatch_checks"].get("a1b2")["status"] == "ok"
+
+
+def test_a_large_import_finds_host_rows_of_every_shape(db_path):
+    """Past a few games the lookup runs on an indexed copy of the keys: it must find the same
+    rows as the one-query lookup (typeless and REAL ids, any case of store, id in extra_data)."""
+    _host(db_path, "CREATE TABLE games (id INTEGER PRIMARY KEY, name TEXT, store TEXT, "
+                   "store_id, extra_data TEXT)",
+          [{"store": "Steam ", "store_id": 570}, {"store": "steam", "store_id": 730.0},
+           {"store": "gog", "store_id": None, "extra_data": '{"app_name": "1207658924"}'},
+           {"store": "gog", "store_id": "", "extra_data": "{not json"},
+           {"store": "epic", "store_id": " Fortnite "}]
+          + [{"store": "steam", "store_id": str(1000 + k)} for k in range(40)])
+    rows = ([{"store": "STEAM", "store_id": "570"}, {"store": "steam", "store_id": "730"},
+             {"store": "gog", "store_id": 1207658924}, {"store": "epic", "store_id": "Fortnite"}]
+            + [{"store": "steam", "store_id": 1000 + k} for k in range(40)]
+            + [{"store": "steam", "store_id": "9"}, {"store": "steam", "store_id": "9"}])
+    db = open_db(db_path)
+    counts = import_games(db, rows)
+    assert (counts.added, counts.existing, counts.refused) == (1, len(rows) - 1, [])
+    total = sqlite3.connect(db_path).execute("SELECT count(*) FROM games").fetchone()[0]
+    assert total == 46
+    assert db.execute("SELECT name FROM sqlite_temp_master").fetchall() == []  # cleaned up
+    # add_games takes the same path and gives the existing rows' ids.
+    assert add_games(open_db(db_path), rows[:3] * 10)[:3] == [1, 2, 3]

@@ -77,9 +77,12 @@ def test_lone_surrogate_in_a_json_import_names_the_row(run, tmp_path):
     path = tmp_path / "games.json"
     path.write_text('[{"store": "steam", "store_id": "1", "title": "ok"},'
                     ' {"store": "steam", "store_id": "2", "title": "bad \\ud800 title"}]')
-    one_error_line(run("games", "import", str(path)),
-                   "game #2: title is not valid text (a lone surrogate \\ud800 at position 4)")
-    assert run("games", "list").output == ""  # nothing half-imported
+    result = run("games", "import", str(path))
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert ("refused game #2: title is not valid text (a lone surrogate \\ud800 at position 4)"
+            in result.output)
+    assert "1 added, 0 already in the library, 1 refused" in result.output
+    assert [line.split()[1] for line in run("games", "list").output.splitlines()] == ["steam:1"]
 
 
 def test_non_utf8_title_on_the_command_line(db_path):
@@ -114,3 +117,14 @@ def test_read_only_mount_is_reported_as_read_only(tmp_path, monkeypatch):
                            sqlite3.OperationalError("unable to open database file"))
     assert "is on a read-only file system" in str(error)
     assert "missing folder" not in str(error)
+
+
+@pytest.mark.parametrize("command", [("games", "list"), ("games", "list", "--json"), ("sync",),
+                                     ("games", "add", "steam", "570"), ("watch", "--once")])
+def test_a_host_games_table_without_store_id_is_one_line(run, db_path, command):
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE games (id INTEGER PRIMARY KEY, name TEXT, store TEXT)")
+    conn.execute("INSERT INTO games (name, store) VALUES ('Dota 2', 'steam')")
+    conn.commit()
+    conn.close()
+    one_error_line(run(*command), str(db_path), "lacks column(s) store_id")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 from patchwatch.db import CHECKS, SIGNALS, open_db
 from patchwatch.library import add_game
@@ -63,6 +64,7 @@ from patchwatch import sync as sync_module  # noqa: E402
 from patchwatch.db import RUNS  # noqa: E402
 from patchwatch.plugins import new_plugin_manager  # noqa: E402
 from patchwatch.sync import SyncBusy  # noqa: E402
+from patchwatch import locks  # noqa: E402
 
 
 def _host_run(db_path, pid, heartbeat):
@@ -73,7 +75,7 @@ def _host_run(db_path, pid, heartbeat):
     db.close()
 
 
-def test_run_left_running_by_a_live_host_process_expires(db_path, config):
+def test_run_left_running_by_a_live_host_process_expires(db_path, config, monkeypatch):
     """The host (a long-lived web server) keeps its pid alive after its sync thread died:
     once the run's heartbeat is older than the lease, the next sync goes ahead and resumes."""
     for i in range(1, 4):
@@ -88,13 +90,33 @@ def test_run_left_running_by_a_live_host_process_expires(db_path, config):
         plugin = ExamplePlugin(catalogue={"1": 1, "2": 2, "3": 3})
         summary = sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
         assert summary.resumed_from == 1 and summary.checked == 3
-        # A live heartbeat still means "busy": two syncs never run at once.
+        # Where no lock file can be made, a live heartbeat still means "busy".
         _host_run(db_path, host.pid, now_iso())
+        monkeypatch.setattr(locks, "lock_path", lambda db: Path(db) / "lock")  # not a folder
         with pytest.raises(SyncBusy, match="last seen alive"):
             sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
     finally:
         host.kill()
         host.wait()
+
+
+def test_a_crashed_sync_whose_pid_was_reused_does_not_block_the_next(db_path, config):
+    """In a container a restart reuses low pids: the run row of a sync killed with -9 names
+    a pid that is alive again (another process) and a heartbeat seconds old. Nobody holds
+    the sync lock, so the next sync starts at once and resumes that run."""
+    from patchwatch.library import now_iso
+    for i in range(1, 4):
+        add_game(db_path, "steam", str(i))
+    reused = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                              stdin=subprocess.PIPE)
+    try:
+        _host_run(db_path, reused.pid, now_iso())
+        plugin = ExamplePlugin(catalogue={"1": 1, "2": 2, "3": 3})
+        summary = sync_library(db_path, pm=new_plugin_manager({"p": plugin}), config=config)
+        assert summary.resumed_from == 1 and summary.checked == 3
+    finally:
+        reused.kill()
+        reused.wait()
 
 
 def test_heartbeat_keeps_a_long_quiet_sync_alive(db_path, config, monkeypatch):
@@ -159,3 +181,42 @@ def test_resume_follows_the_whole_chain_of_unfinished_runs(db_path, config, monk
     assert db[SIGNALS].count == n
     statuses = [r["status"] for r in db.query(f"SELECT status FROM {RUNS} ORDER BY id")]
     assert statuses == ["done", "resumed", "resumed", "done"]
+
+
+@pytest.mark.parametrize("change_feed", [False, True])
+def test_a_resumed_sync_asks_a_change_feed_plugin_about_every_game_again(db_path, config,
+                                                                        change_feed):
+    """A build published after a cut-short run checked a game: a plugin with a change feed
+    is asked about that game again when the next sync resumes, so the finished sync has it;
+    a plugin without one is not (resuming skips what was checked, as the README says)."""
+    import threading
+    for i in range(1, 4):
+        add_game(db_path, "steam", str(i))
+    plugin = ExamplePlugin(catalogue={"1": 1, "2": 1, "3": 1})
+    plugin.change_feed = change_feed
+    pm = new_plugin_manager({"p": plugin})
+    sync_library(db_path, pm=pm, config=config)  # baselines
+    plugin.catalogue.update({"1": 2, "2": 2, "3": 2})
+    cancel = threading.Event()
+
+    def progress(done, total):  # cut short once some games were recorded
+        if done >= 1:
+            cancel.set()
+
+    import patchwatch.sync as s
+    flush_every = s.FLUSH_EVERY
+    s.FLUSH_EVERY = 1
+    plugin.delay = 0.05
+    try:
+        cut = sync_library(db_path, pm=pm, config=config, cancel=cancel, progress=progress)
+    finally:
+        s.FLUSH_EVERY = flush_every
+    plugin.delay = 0
+    assert cut.cancelled and 1 <= len(cut.updated) < 3
+    first_seen = {u.store_id for u in cut.updated}
+    plugin.catalogue.update({k: 3 for k in first_seen})  # published after they were checked
+    resumed = sync_library(db_path, pm=pm, config=config)
+    assert resumed.resumed_from == cut.run_id
+    late = {u.store_id for u in resumed.updated if u.new_value == "3"}
+    assert late == (first_seen if change_feed else set())
+    assert resumed.skipped_resumed == (0 if change_feed else len(first_seen))

@@ -321,6 +321,15 @@ def test_summary_json_is_serialisable(db_path, make_pm, config):
     assert data["checked"] == 1 and data["plugins"][0]["name"] == "p"
 
 
+HOLDER = """
+import sys
+from patchwatch.locks import sync_lock
+with sync_lock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
 def test_a_sync_running_in_another_process_is_not_run_twice(db_path, make_pm, config):
     import subprocess
     import sys
@@ -330,16 +339,18 @@ def test_a_sync_running_in_another_process_is_not_run_twice(db_path, make_pm, co
 
     add(db_path, "steam", 1)
     plugin = ExamplePlugin(catalogue={"1": 1})
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    db = open_db(db_path)
+    db["patchwatch_runs"].insert({"started_at": now_iso(), "status": "running", "pid": 4242,
+                                  "heartbeat_at": now_iso()})
+    other = subprocess.Popen([sys.executable, "-c", HOLDER, str(db_path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        db = open_db(db_path)
-        db["patchwatch_runs"].insert({"started_at": now_iso(), "status": "running",
-                                      "pid": other.pid})
-        with pytest.raises(SyncBusy, match=f"pid {other.pid}"):
+        assert other.stdout.readline() == "held\n"
+        with pytest.raises(SyncBusy, match="pid 4242.*is running on"):
             sync_library(db_path, pm=make_pm(p=plugin), config=config)
         assert plugin.calls == []
     finally:
-        other.kill()
+        other.kill()  # kill -9: the kernel releases its lock
         other.wait()
     # Its process is gone: the run counts as interrupted and the next sync goes ahead.
     summary = sync_library(db_path, pm=make_pm(p=plugin), config=config)

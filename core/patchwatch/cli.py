@@ -437,12 +437,28 @@ def games_add(obj: Context, store: str, store_id: str, title: str | None,
 def games_import(obj: Context, file: str) -> None:
     """Import games from a CSV (store,store_id,title[,extra_data]) or a JSON list.
 
-    Every row is checked first; one bad row imports nothing and names the row.
+    The header may use any case (``Store,Store ID,Name``); fields may be separated by commas,
+    semicolons or tabs. Games already in the library are counted, not added again, so an
+    import can be run again. A bad row is refused with one line naming it (exit 3) and the
+    other rows are imported.
     """
-    from .library import add_games, read_games_file
+    from .library import import_games, read_games_file
 
-    ids = add_games(obj.db(), read_games_file(file))
-    click.echo(f"imported {len(ids)} games ({len(set(ids))} distinct)")
+    def progress(rows: int) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r{rows:,} rows read", nl=False, err=True)
+
+    counts = import_games(obj.db(), read_games_file(file), progress)
+    if sys.stderr.isatty():
+        click.echo("\r" + " " * 30 + "\r", nl=False, err=True)
+    for line in counts.refused[:20]:
+        click.echo(f"refused {line}", err=True)
+    if len(counts.refused) > 20:
+        click.echo(f"... and {len(counts.refused) - 20} more refused rows", err=True)
+    click.echo(f"{counts.added} added, {counts.existing} already in the library, "
+               f"{len(counts.refused)} refused")
+    if counts.refused:
+        sys.exit(3)
 
 
 @games.command("list")

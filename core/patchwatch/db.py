@@ -235,12 +235,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             )
             db["games"].create_index(["store", "store_id"], unique=True)
         else:
-            missing = {"id", "store", "store_id"} - set(db["games"].columns_dict)
-            if missing:
-                raise DatabaseError(
-                    f"table games in {db_file(db)} "
-                    f"lacks column(s) {', '.join(sorted(missing))}"
-                )
+            check_games_table(db)
         if not db[BACKLOGIA_UPDATES].exists():
             # The table Backlogia reads detected updates from, in its own shape.
             db.execute(
@@ -266,6 +261,21 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 for column, kind in columns.items():
                     if column not in have:
                         db[table].add_column(column, kind)
+
+
+GAMES_COLUMNS = ("id", "store", "store_id")
+"""The columns of a host's ``games`` table patchwatch needs."""
+
+
+def check_games_table(db: sqlite_utils.Database) -> None:
+    """Raise :class:`DatabaseError` in one line when ``games`` is missing or lacks a column."""
+    if not db["games"].exists():
+        raise DatabaseError(f"database {db_file(db)} has no games table (is it a game library?)")
+    missing = set(GAMES_COLUMNS) - set(db["games"].columns_dict)
+    if missing:
+        raise DatabaseError(f"table games in {db_file(db)} lacks column(s) "
+                            f"{', '.join(sorted(missing))}: patchwatch needs "
+                            f"{', '.join(GAMES_COLUMNS)}")
 
 
 def _up_to_date(db: sqlite_utils.Database) -> bool:

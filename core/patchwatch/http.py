@@ -99,10 +99,20 @@ class PluginControls:
 _controls: dict[str, PluginControls] = {}
 _controls_lock = threading.Lock()
 _current = threading.local()
+"""Per thread: ``bound``, the controls the core gave this thread's call of a plugin
+(:func:`bind`), and ``controls``, those of the session this thread used last."""
 
 
 def controls(plugin: str) -> PluginControls:
-    """The controls of ``plugin`` (one per plugin name and process)."""
+    """The controls of ``plugin`` for the calling thread.
+
+    Inside a plugin call the core made (:func:`bind`), these are that sync's own: two syncs
+    in one process (two libraries, two web workers) never stop each other's requests.
+    Elsewhere (a plugin used on its own, a test) one per plugin name and process.
+    """
+    bound = getattr(_current, "bound", None)
+    if bound is not None and bound.plugin == plugin:
+        return bound
     with _controls_lock:
         found = _controls.get(plugin)
         if found is None:
@@ -110,10 +120,15 @@ def controls(plugin: str) -> PluginControls:
         return found
 
 
+def bind(control: PluginControls | None) -> None:
+    """Give the calling thread ``control``: the sessions it makes and its waits obey it.
+    The core calls this at the start of each thread that runs a plugin's hook."""
+    _current.bound = control
+
+
 def _thread_controls() -> PluginControls | None:
-    """The controls of the plugin whose session this thread used last."""
-    plugin = getattr(_current, "plugin", None)
-    return controls(plugin) if plugin else None
+    """The controls of the plugin whose session this thread used last (or was bound to)."""
+    return getattr(_current, "controls", None) or getattr(_current, "bound", None)
 
 
 def interruptible_sleep(seconds: float, stop: threading.Event | None = None) -> None:
@@ -144,10 +159,12 @@ class BoundedSession(requests.Session):
     def __init__(self, plugin: str) -> None:
         super().__init__()
         self.plugin = plugin
+        self.controls = controls(plugin)
+        """Taken when the session is made: those of the sync whose plugin call made it."""
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        control = controls(self.plugin)
-        _current.plugin = self.plugin
+        control = self.controls
+        _current.controls = control
         control.check()
         kwargs["stream"] = True  # the body is read below, in pieces, whatever the caller asked
         response = super().send(request, **kwargs)
@@ -292,14 +309,14 @@ class HostGate:
         self._lock = threading.Lock()
         self._not_before = 0.0
         self._stop = stop or threading.Event()
-        self._plugin: str | None = None
+        self._controls: PluginControls | None = None
 
     def close_for(self, seconds: float) -> None:
         """Let no request through for ``seconds`` from now (a later instant already set wins)."""
         control = _thread_controls()
         with self._lock:
             self._not_before = max(self._not_before, time.monotonic() + seconds)
-            self._plugin = control.plugin if control else self._plugin
+            self._controls = control or self._controls
 
     def wait(self) -> None:
         """Return once the gate is open (or ``stop`` is set); raise :class:`Stopped` when
@@ -307,8 +324,8 @@ class HostGate:
         while True:
             with self._lock:
                 pause = self._not_before - time.monotonic()
-                plugin = self._plugin
-            control = controls(plugin) if plugin else _thread_controls()
+                control = self._controls
+            control = control or _thread_controls()
             if control is not None:
                 control.check()
             if pause <= 0 or self._stop.wait(min(pause, STOP_POLL_SECONDS)):

@@ -8,11 +8,12 @@ import sqlite3
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import sqlite_utils
 
-from .db import SIGNALS, database_error, db_file, write
+from .db import SIGNALS, check_games_table, database_error, db_file, write
 from .errors import LibraryError
 from .models import Game, Signal
 
@@ -67,6 +68,7 @@ def load_games(db: sqlite_utils.Database, stores: Iterable[str] | None = None,
     Read as plain tuples, with each signal's ``detail`` parsed when first used: an
     unchanged 20,000-game library is read in a fraction of a second.
     """
+    check_games_table(db)
     title = _title_column(db)
     where, params = _store_clause(stores)
     if not include_hidden:
@@ -188,47 +190,155 @@ def add_game(
 
 
 def add_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]]) -> list[int]:
-    """Add many games in one transaction; each needs ``store`` and ``store_id``."""
-    rows = [_validated(g, n) for n, g in enumerate(games, 1)]
+    """Add many games in one transaction; each needs ``store`` and ``store_id``.
+
+    Returns each game's row id (the existing row's for a game already there). One bad game
+    adds nothing and raises :class:`LibraryError` naming it.
+    """
     try:
-        return _insert(db, rows)
+        with write(db), _Adder(db) as adder:
+            return [adder.add(_validated(g, n))[0] for n, g in enumerate(games, 1)]
     except sqlite3.Error as exc:
         raise database_error(db_file(db), exc) from None
 
 
-def _insert(db: sqlite_utils.Database, rows: list[tuple[str, str, str | None, Any]]) -> list[int]:
-    info = {r[1]: r for r in db.execute("PRAGMA table_info(games)").fetchall()}
-    title = _title_column(db)
-    title_required = bool(title and info[title][3] and info[title][4] is None)
-    pk = [name for name, r in info.items() if r[5]]
-    # A TEXT/UUID primary key is not filled in by SQLite: give the new row a UUID.
-    uuid_pk = pk[0] if len(pk) == 1 and "INT" not in (info[pk[0]][2] or "").upper() else None
-    added_at = now_iso() if "added_at" in info and info["added_at"][4] is None else None
-    ids: list[Any] = []
-    with write(db):
-        for store, store_id, name, extra in rows:
-            # CAST: a host column with no type keeps 570 as a number, and '570' != 570 there.
-            found = db.execute(
-                "SELECT id FROM games WHERE lower(store) = ? "
-                "AND (store_id = ? OR CAST(store_id AS TEXT) = ?) LIMIT 1",
-                [store, store_id, store_id]).fetchone()
-            if found:
-                ids.append(found[0])
-                continue
-            record: dict[str, Any] = {"store": store, "store_id": store_id}
-            if title and (name is not None or title_required):
-                record[title] = name if name is not None else f"{store}:{store_id}"
-            if extra and "extra_data" in info:
-                record["extra_data"] = json.dumps(extra)
-            if added_at:  # a host column with a default (CURRENT_TIMESTAMP) fills itself
-                record["added_at"] = added_at
-            if uuid_pk:
-                record[uuid_pk] = str(uuid.uuid4())
-            columns = ", ".join(f"[{c}]" for c in record)
-            cursor = db.execute(f"INSERT INTO games ({columns}) VALUES "
-                                f"({', '.join('?' for _ in record)})", list(record.values()))
-            ids.append(record[uuid_pk] if uuid_pk else cursor.lastrowid)
-    return ids
+@dataclass
+class ImportCounts:
+    """What an import did: games added, already in the library, and rows refused."""
+
+    added: int = 0
+    existing: int = 0
+    refused: list[str] = field(default_factory=list)
+    """One line per refused row (``game #N: why``)."""
+
+
+def import_games(db: sqlite_utils.Database, games: Iterable[Mapping[str, Any]],
+                 progress: Callable[[int], None] | None = None) -> ImportCounts:
+    """Add the new games of ``games`` in one transaction, streaming.
+
+    A game already in the library (same store and id, whatever the host column's type or
+    case) is counted, not added again; a bad row is refused with one line naming it and the
+    rest go on. Memory stays bounded: the lookup of existing games is an indexed temporary
+    table, so the cost is linear in the rows and the library. ``progress(rows_read)`` is
+    called every 10,000 rows.
+    """
+    counts = ImportCounts()
+    try:
+        with write(db), _Adder(db) as adder:
+            for n, game in enumerate(games, 1):
+                if progress and n % 10_000 == 0:
+                    progress(n)
+                try:
+                    row = _validated(game, n)
+                except LibraryError as exc:
+                    counts.refused.append(str(exc))
+                    continue
+                if adder.add(row)[1]:
+                    counts.added += 1
+                else:
+                    counts.existing += 1
+    except sqlite3.Error as exc:
+        raise database_error(db_file(db), exc) from None
+    return counts
+
+
+SMALL_ADD = 16
+"""Up to this many games are looked up one query each; past it an indexed copy of the keys."""
+
+_KEY_TABLE = "temp.patchwatch_game_keys"
+
+
+class _Adder:
+    """Adds games to the host's ``games`` table, finding those already there.
+
+    A row already there is one with the same store (any case or spacing) and the same id,
+    read the way :func:`load_games` reads it: a number in a typeless column or a ``REAL``
+    (``570.0``) matches ``"570"``, and a row whose ``store_id`` is empty matches by the id its
+    ``extra_data`` holds (:data:`ID_KEYS`). No index on the host's table can serve that
+    comparison, so after :data:`SMALL_ADD` games the keys are copied once into an indexed
+    temporary table (never an index on the host's table: patchwatch does not change its
+    schema), which keeps a large import linear.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        info = {r[1]: r for r in db.execute("PRAGMA table_info(games)").fetchall()}
+        self.info = info
+        self.title = _title_column(db)
+        self.title_required = bool(self.title and info[self.title][3]
+                                   and info[self.title][4] is None)
+        pk = [name for name, r in info.items() if r[5]]
+        # A TEXT/UUID primary key is not filled in by SQLite: give the new row a UUID.
+        self.uuid_pk = (pk[0] if len(pk) == 1 and "INT" not in (info[pk[0]][2] or "").upper()
+                        else None)
+        self.added_at = (now_iso() if "added_at" in info and info["added_at"][4] is None
+                         else None)
+        self.key_sql = _key_sql("extra_data" in info)
+        self.seen = 0
+        self.indexed = False
+
+    def __enter__(self) -> "_Adder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.indexed:
+            self.db.execute(f"DROP TABLE IF EXISTS {_KEY_TABLE}")
+
+    def _find(self, store: str, store_id: str) -> Any:
+        self.seen += 1
+        if not self.indexed and self.seen > SMALL_ADD:
+            self.db.execute(f"DROP TABLE IF EXISTS {_KEY_TABLE}")
+            self.db.execute(f"CREATE TABLE {_KEY_TABLE} (store TEXT, key TEXT, id)")
+            self.db.execute(f"INSERT INTO {_KEY_TABLE} SELECT lower(trim(store)), "
+                            f"{self.key_sql}, id FROM games WHERE store IS NOT NULL")
+            self.db.execute(f"CREATE INDEX {_KEY_TABLE}_idx ON patchwatch_game_keys "
+                            f"(store, key)")
+            self.indexed = True
+        if self.indexed:
+            found = self.db.execute(f"SELECT id FROM {_KEY_TABLE} WHERE store = ? AND key = ? "
+                                    f"LIMIT 1", [store, store_id]).fetchone()
+        else:
+            found = self.db.execute(f"SELECT id FROM games WHERE lower(trim(store)) = ? AND "
+                                    f"{self.key_sql} = ? LIMIT 1", [store, store_id]).fetchone()
+        return found[0] if found else None
+
+    def add(self, row: tuple[str, str, str | None, Any]) -> tuple[Any, bool]:
+        """The game's row id, and whether it was added (False: it was already there)."""
+        store, store_id, name, extra = row
+        found = self._find(store, store_id)
+        if found is not None:
+            return found, False
+        record: dict[str, Any] = {"store": store, "store_id": store_id}
+        if self.title and (name is not None or self.title_required):
+            record[self.title] = name if name is not None else f"{store}:{store_id}"
+        if extra and "extra_data" in self.info:
+            record["extra_data"] = json.dumps(extra)
+        if self.added_at:  # a host column with a default (CURRENT_TIMESTAMP) fills itself
+            record["added_at"] = self.added_at
+        if self.uuid_pk:
+            record[self.uuid_pk] = str(uuid.uuid4())
+        columns = ", ".join(f"[{c}]" for c in record)
+        cursor = self.db.execute(f"INSERT INTO games ({columns}) VALUES "
+                                 f"({', '.join('?' for _ in record)})", list(record.values()))
+        game_id = record[self.uuid_pk] if self.uuid_pk else cursor.lastrowid
+        if self.indexed:  # a game twice in one import is added once
+            self.db.execute(f"INSERT INTO {_KEY_TABLE} VALUES (?, ?, ?)",
+                            [store, store_id, game_id])
+        return game_id, True
+
+
+def _key_sql(has_extra: bool) -> str:
+    """SQL for a host row's store id as :func:`id_text` reads it (``570.0`` → ``'570'``),
+    or, when empty, the first id its ``extra_data`` holds."""
+    column = ("CASE WHEN typeof(store_id) = 'real' AND store_id = CAST(store_id AS INTEGER) "
+              "THEN CAST(CAST(store_id AS INTEGER) AS TEXT) "
+              "ELSE NULLIF(trim(CAST(store_id AS TEXT)), '') END")
+    if not has_extra:
+        return f"({column})"
+    extra = ", ".join(f"NULLIF(trim(CAST(json_extract(extra_data, '$.{k}') AS TEXT)), '')"
+                      for k in ID_KEYS)
+    return (f"COALESCE({column}, CASE WHEN json_valid(extra_data) AND "
+            f"json_type(extra_data) = 'object' THEN COALESCE({extra}) END)")
 
 
 def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, Any]:
@@ -263,24 +373,58 @@ def _check_unicode(value: Any, field: str, n: int) -> None:
                            f"{exc.start}): {value.encode('utf-8', 'replace').decode()!r}") from None
 
 
-def read_games_file(path: str | Path) -> list[dict[str, Any]]:
-    """Games from a CSV (header: store, store_id, title[, extra_data]) or JSON list file."""
+HEADER_ALIASES = {"name": "title", "storeid": "store_id", "extra": "extra_data"}
+"""Other spellings of the CSV columns, compared without case, spaces or underscores."""
+
+
+def read_games_file(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Games from a CSV (header: store, store_id, title[, extra_data]) or a JSON list file.
+
+    A CSV is read row by row (a file of any size costs the memory of one row). Its header may
+    use any case and spaces (``Store,Store ID,Name``) and its fields may be separated by
+    commas, semicolons or tabs. Raises :class:`LibraryError` for a file that cannot be read.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        head = path.open(encoding="utf-8-sig").read(4096)
     except (OSError, UnicodeDecodeError) as exc:
         raise LibraryError(f"cannot read {path}: {exc}") from None
-    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise LibraryError(f"{path} is not valid JSON: {exc}") from None
-        if isinstance(data, dict):
-            data = data.get("games", data)
-        if not isinstance(data, list) or not all(isinstance(g, dict) for g in data):
-            raise LibraryError(f"{path}: expected a JSON list of objects with store and store_id")
-        return data
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames or not {"store", "store_id"} <= set(reader.fieldnames):
-        raise LibraryError(f"{path}: CSV needs a header with at least store and store_id")
-    return [dict(row) for row in reader]
+    if path.suffix.lower() == ".json" or head.lstrip().startswith(("[", "{")):
+        return iter(_read_json(path))
+    return _read_csv(path, head)
+
+
+def _read_json(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LibraryError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise LibraryError(f"{path} is not valid JSON: {exc}") from None
+    if isinstance(data, dict):
+        data = data.get("games", data)
+    if not isinstance(data, list) or not all(isinstance(g, dict) for g in data):
+        raise LibraryError(f"{path}: expected a JSON list of objects with store and store_id")
+    return data
+
+
+def _header_name(name: str | None) -> str:
+    key = "_".join((name or "").strip().lower().replace("-", " ").split())
+    return HEADER_ALIASES.get(key.replace("_", ""), HEADER_ALIASES.get(key, key))
+
+
+def _read_csv(path: Path, head: str) -> Iterator[dict[str, Any]]:
+    first = head.splitlines()[0] if head else ""
+    delimiter = max(",;\t", key=first.count) if first else ","
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = [_header_name(h) for h in next(reader, [])]
+            if not {"store", "store_id"} <= set(header):
+                raise LibraryError(f"{path}: CSV needs a header with at least store and "
+                                   f"store_id (found: {first[:80]!r})")
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    yield dict(zip(header, row))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise LibraryError(f"cannot read {path}: {exc}") from None

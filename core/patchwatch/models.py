@@ -22,6 +22,11 @@ class StoreInfo:
     core's default, hours, when None). Cheap change feeds may ask for a minute."""
     min_watch_interval: float | None = None
     """The shortest interval the store tolerates; shorter user settings are raised to it."""
+    change_feed: bool = False
+    """The plugin learns from the store what changed since its last check (Steam's PICS
+    change numbers), so checking a game again costs next to nothing. A sync that resumes
+    cut-short runs then offers it the games those runs checked too, instead of skipping
+    them: when it finishes, every change published before it started is recorded."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,8 @@ def checked_store_info(info: Any) -> StoreInfo:
         raise BadAnswer(f"StoreInfo.priority must be a whole number, got {brief_repr(info.priority)}")
     if not isinstance(info.description, str):
         raise BadAnswer(f"StoreInfo.description must be text, got {brief_repr(info.description)}")
-    return StoreInfo(info.store, info.priority, info.description[:200])
+    return StoreInfo(info.store, info.priority, info.description[:200],
+                     change_feed=info.change_feed is True)
 
 
 def _text(obj: Any, name: str, *, required: bool = False, empty_ok: bool = False) -> Any:

@@ -126,6 +126,8 @@ class Backend:
     disabled: bool = False
     error: str | None = None
     """Why the plugin cannot be used at all (failed to load, bad ``store_info``)."""
+    change_feed: bool = False
+    """See :attr:`patchwatch.StoreInfo.change_feed`."""
 
 
 STORE_INFO_TIMEOUT = 5.0
@@ -154,6 +156,7 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
             description=info.description,
             version=pm.versions.get(name),
             disabled=name in disabled,
+            change_feed=info.change_feed is True,
         ))
     for name, error in pm.load_errors.items():
         found.append(Backend(name, None, 0, error=error, disabled=name in disabled))

@@ -55,11 +55,67 @@ def record_results(
     run_id: int,
     answers: Iterable[tuple[Game, Result]],
 ) -> list[Outcome]:
-    """Compare each answer with the stored signal and record it, all in one transaction."""
-    now = now_iso()
+    """Compare each answer with the stored signal and record it, all in one transaction.
+
+    The stored signals are read inside that write transaction, not taken from the games as
+    loaded: if another sync recorded the same new value in the meantime, this answer is
+    unchanged, so an update is recorded once per (game, kind, new value) whatever the
+    interleaving of syncs.
+    """
+    answers = list(answers)
+    with write(db):
+        stored = _stored_signals(db, [g.id for g, r in answers if not isinstance(r, Problem)])
+        now = now_iso()
+        outcomes, signals, seen, checks, updates, builds = _classify(
+            answers, stored, plugin, run_id, now)
+        if builds:
+            _record_builds(db, builds, outcomes)
+        # first_seen is when the current value was first seen: kept while it is unchanged.
+        db.conn.executemany(
+            f"""INSERT INTO {SIGNALS} (game_id, kind, value, version, published_at, is_build,
+                    detail, plugin, first_seen, last_seen)
+                VALUES (:game_id, :kind, :value, :version, :published_at, :is_build,
+                    :detail, :plugin, :first_seen, :last_seen)
+                ON CONFLICT (game_id, kind) DO UPDATE SET
+                    first_seen = CASE WHEN value = excluded.value THEN first_seen
+                                      ELSE excluded.first_seen END,
+                    value = excluded.value, version = excluded.version,
+                    published_at = excluded.published_at, is_build = excluded.is_build,
+                    detail = excluded.detail, plugin = excluded.plugin,
+                    last_seen = excluded.last_seen""",
+            signals,
+        )
+        db.conn.executemany(
+            f"UPDATE {SIGNALS} SET last_seen = ?, plugin = ? WHERE game_id = ? AND kind = ?",
+            seen)
+        _upsert_checks(db, checks)
+        if updates:
+            db[UPDATES].insert_all(
+                {**asdict(u), "is_build": int(u.is_build), "run_id": run_id} for u in updates)
+    return outcomes
+
+
+def _stored_signals(db: sqlite_utils.Database,
+                    game_ids: list[Any]) -> dict[tuple[Any, str], Signal]:
+    """The stored signals of ``game_ids``, read now (one statement)."""
+    if not game_ids:
+        return {}
+    from .library import StoredDetail
+
+    rows = db.execute(
+        f"SELECT game_id, kind, value, version, published_at, is_build, detail FROM {SIGNALS} "
+        f"WHERE game_id IN (SELECT value FROM json_each(?))", [json.dumps(game_ids)])
+    return {(game_id, kind): Signal(kind, value, version, published_at, bool(is_build),
+                                    StoredDetail(detail))
+            for game_id, kind, value, version, published_at, is_build, detail in rows}
+
+
+def _classify(answers: list[tuple[Game, Result]], stored: dict[tuple[Any, str], Signal],
+              plugin: str, run_id: int, now: str) -> tuple[list[Outcome], ...]:
+    """What each answer means against the stored signals, and the rows that record it."""
     outcomes: list[Outcome] = []
     signals: list[dict[str, Any]] = []
-    seen: list[tuple[str, str, int, str]] = []
+    seen: list[tuple[str, str, Any, str]] = []
     checks: list[dict[str, Any]] = []
     updates: list[UpdateRecord] = []
     builds: list[tuple[Game, Signal]] = []
@@ -68,7 +124,7 @@ def record_results(
             checks.append(_check_row(game, plugin, result.status, result.message, now, run_id))
             outcomes.append(Outcome(game, "problem", problem=result))
             continue
-        previous = game.signals.get(result.kind)
+        previous = stored.get((game.id, result.kind))
         update = None
         if previous is None:
             kind = "baseline"
@@ -95,32 +151,7 @@ def record_results(
             })
         checks.append(_check_row(game, plugin, "ok", None, now, run_id))
         outcomes.append(Outcome(game, kind, update=update))
-    with write(db):
-        if builds:
-            _record_builds(db, builds, outcomes)
-        # first_seen is when the current value was first seen: kept while it is unchanged.
-        db.conn.executemany(
-            f"""INSERT INTO {SIGNALS} (game_id, kind, value, version, published_at, is_build,
-                    detail, plugin, first_seen, last_seen)
-                VALUES (:game_id, :kind, :value, :version, :published_at, :is_build,
-                    :detail, :plugin, :first_seen, :last_seen)
-                ON CONFLICT (game_id, kind) DO UPDATE SET
-                    first_seen = CASE WHEN value = excluded.value THEN first_seen
-                                      ELSE excluded.first_seen END,
-                    value = excluded.value, version = excluded.version,
-                    published_at = excluded.published_at, is_build = excluded.is_build,
-                    detail = excluded.detail, plugin = excluded.plugin,
-                    last_seen = excluded.last_seen""",
-            signals,
-        )
-        db.conn.executemany(
-            f"UPDATE {SIGNALS} SET last_seen = ?, plugin = ? WHERE game_id = ? AND kind = ?",
-            seen)
-        _upsert_checks(db, checks)
-        if updates:
-            db[UPDATES].insert_all(
-                {**asdict(u), "is_build": int(u.is_build), "run_id": run_id} for u in updates)
-    return outcomes
+    return outcomes, signals, seen, checks, updates, builds
 
 
 def record_unchanged(db: sqlite_utils.Database, plugin: str, run_id: int, store: str,

@@ -19,6 +19,7 @@ from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
 from .library import hidden_count, load_games, now_iso
+from .locks import Held, sync_lock
 from .models import BadAnswer, Game, Result, Unchanged, brief_repr, checked_claim, checked_result
 from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
 from .state import UpdateRecord
@@ -131,15 +132,6 @@ class SyncSummary:
         return data
 
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock_for(path: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(path, threading.Lock())
-
-
 def sync_library(
     db: str | Path,
     *,
@@ -180,18 +172,32 @@ def sync_library(
     database patchwatch did not create to WAL mode; otherwise its journal mode is kept.
     """
     path = str(Path(db).resolve())
-    with _lock_for(path):
-        config = config or load_config()
-        database = open_db(path, wal=wal, lock_wait=config.lock_wait)
-        try:
+    config = config or load_config()
+    database = open_db(path, wal=wal, lock_wait=config.lock_wait)
+    try:
+        with sync_lock(path) as locked:
             sync = _Sync(database, path, pm or get_plugin_manager(), config, stores,
                          progress, cancel)
             sync.include_hidden = include_hidden
+            sync.locked = locked
             return sync.run(resume)
-        except sqlite3.Error as exc:
-            raise database_error(path, exc) from None
-        finally:
-            database.close()
+    except Held:
+        raise SyncBusy(_busy_message(database, path)) from None
+    except sqlite3.Error as exc:
+        raise database_error(path, exc) from None
+    finally:
+        database.close()
+
+
+def _busy_message(db: sqlite_utils.Database, path: str) -> str:
+    """Who holds the sync lock, as far as the run rows tell."""
+    try:
+        run = state.unfinished_run(db)
+    except sqlite3.Error:
+        run = None
+    who = (f" (pid {run['pid']}, started {run['started_at']}, last seen alive "
+           f"{run.get('heartbeat_at')})" if run and run["status"] == "running" else "")
+    return f"another patchwatch sync{who} is running on {path}; try again when it ends"
 
 
 class _Sync:
@@ -206,25 +212,31 @@ class _Sync:
         self.processed = 0
         self.total = 0
         self.include_hidden = False
+        self.locked = False
+        self.http_controls: dict[str, http.PluginControls] = {}
+        """Whether this sync holds the OS sync lock (see :mod:`patchwatch.locks`)."""
 
     def run(self, resume: bool) -> SyncSummary:
         started = time.monotonic()
         state.forget_deleted_games(self.db)
         games = load_games(self.db, self.stores, include_hidden=self.include_hidden)
         previous = state.unfinished_run(self.db)
-        if previous is not None and state.running_elsewhere(previous):
-            raise SyncBusy(
-                f"another patchwatch sync (pid {previous['pid']}, started "
-                f"{previous['started_at']}, last seen alive {previous.get('heartbeat_at')}) "
-                f"is running on {self.path}; try again when it ends"
-            )
+        # Holding the sync lock, no other sync runs: a run row still "running" is dead,
+        # whatever its pid (reused in a container) and heartbeat say.
+        if previous is not None and not self.locked and state.running_elsewhere(previous):
+            raise SyncBusy(_busy_message(self.db, self.path))
         if not resume:
             previous = None
+        all_backends = backends(self.pm, self.config)
         skip: set[int] = set()
         earlier: list[UpdateRecord] = []
         if previous is not None:
             chain = state.run_chain(self.db, previous)
-            skip = state.checked_in_runs(self.db, chain) & {g.id for g in games}
+            # A store with a change feed is asked again about every game: cheap, and it
+            # tells what changed after the cut-short runs checked a game.
+            fed = {b.store for b in all_backends if b.change_feed and not b.disabled}
+            skip = state.checked_in_runs(self.db, chain) & {g.id for g in games
+                                                            if g.store not in fed}
             earlier = state.updates_in_runs(self.db, chain)
         todo = [g for g in games if g.id not in skip]
         self.total = len(games)
@@ -238,7 +250,6 @@ class _Sync:
                               skipped_hidden=hidden_count(self.db, self.stores)
                               if not self.include_hidden else 0)
         self._progress()
-        all_backends = backends(self.pm, self.config)
         by_store: dict[str, list[Game]] = {}
         no_id = [g for g in todo if not g.store_id]
         for game in todo:
@@ -332,7 +343,11 @@ class _Sync:
             report.reason = f"off until {health.off_until} after repeated failures " \
                             f"(last: {health.last_error})"
             return games
-        http.controls(name).start(max_bytes=self.config.max_answer_bytes)
+        # This sync's own stop switch and cap for the plugin's HTTP (see http.bind).
+        self.http_controls[name] = control = http.PluginControls(name)
+        control.start(max_bytes=self.config.max_answer_bytes)
+        # Threads the plugin starts itself are not bound: they read the process-wide cap.
+        http.controls(name).max_bytes = self.config.max_answer_bytes
         ok, reason = self._available(name, settings)
         if ok is None:
             report.status, report.reason = "cancelled", "the sync was cancelled"
@@ -371,6 +386,7 @@ class _Sync:
         box: list[Any] = []
 
         def ask() -> None:
+            http.bind(self.http_controls[name])
             try:
                 box.append(call(self.pm, name, "is_available", settings=settings))
             except Exception as exc:
@@ -384,7 +400,7 @@ class _Sync:
                 return None, None
             worker.join(min(CANCEL_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         if not box:
-            http.controls(name).give_up()  # a request it is stuck in ends; the thread can exit
+            self.http_controls[name].give_up()  # a request it is stuck in ends; the thread exits
             return False, f"is_available did not answer in {self.config.availability_timeout:g} s"
         answer = box[0]
         if isinstance(answer, Exception):
@@ -405,6 +421,7 @@ class _Sync:
         stop = threading.Event()
 
         def produce() -> None:
+            http.bind(self.http_controls[name])
             result: Any = None
             try:
                 result = call(self.pm, name, "check_updates_bulk", games=list(games),
@@ -474,7 +491,7 @@ class _Sync:
         finally:
             stop.set()
             if worker.is_alive():  # given up (timeout, cancel, Ctrl-C): release its HTTP waits
-                http.controls(name).give_up()
+                self.http_controls[name].give_up()
             if batch or claims:  # also on Ctrl-C: what was fetched is saved
                 self._flush(name, batch, run_id, report, summary, claims)
         return status, error

@@ -19,6 +19,8 @@ class ExamplePlugin:
         self.catalogue: dict[str, Any] = catalogue if catalogue is not None else {}
         self.kind, self.is_build = kind, is_build
         self.available: bool | str = True
+        self.change_feed = False
+        """Say so in ``store_info`` (a resumed sync then offers every game again)."""
         self.raise_after: int | None = None
         self.hang_after: int | None = None
         self.skip: set[str] = set()
@@ -33,7 +35,8 @@ class ExamplePlugin:
 
     @hookimpl
     def store_info(self) -> StoreInfo:
-        return StoreInfo(store=self.store, priority=self.priority, description="example")
+        return StoreInfo(store=self.store, priority=self.priority, description="example",
+                         change_feed=self.change_feed)
 
     @hookimpl
     def is_available(self, settings):

@@ -20,7 +20,9 @@ def store_info() -> StoreInfo:
                      description="Steam builds through PICS (anonymous CM login, bulk, change numbers)",
                      # `patchwatch watch`: one changes-since request per cycle on the kept connection;
                      # DoctorMcKay/node-steam-user README, changelistUpdateInterval (default 60000 ms).
-                     watch_interval=60, min_watch_interval=10)
+                     watch_interval=60, min_watch_interval=10,
+                     # changes-since: a resumed sync asks about every app again for one request
+                     change_feed=True)
 
 
 @hookimpl

@@ -1,0 +1,5 @@
+"""``python -m patchwatch``: the same as the ``patchwatch`` command."""
+
+from .cli import main
+
+main()
