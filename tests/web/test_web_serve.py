@@ -76,3 +76,22 @@ def test_serve_beyond_loopback_needs_a_token(tmp_path):
     assert result.returncode == 2
     assert "reaches beyond this machine: set --token" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_cli_does_not_import_the_web_extra_until_serve_runs():
+    out = subprocess.run([sys.executable, "-c", "import sys, patchwatch.cli; "
+                          "print(sorted(m for m in ('starlette', 'jinja2', 'uvicorn') "
+                          "if m in sys.modules))"], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_serve_without_the_web_extra_says_which_extra_in_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from patchwatch.cli import cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "serve"])
+    assert result.exit_code == 1
+    assert "needs the web extra: pip install 'patchwatch[web]'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
