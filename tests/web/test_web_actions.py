@@ -150,3 +150,42 @@ def test_schedule_starts_and_stops_from_the_app(library, kit):
     assert c.get("/health.json").json()["schedule"]["running"] is False
     assert app.start_watch() and not app.start_watch()  # one schedule at a time
     assert app.stop_watch()
+
+
+def test_check_now_while_the_schedule_syncs_takes_its_turn(library, kit):
+    lib = library()
+    lib.config.watch["interval"] = {"steam": 3600, "epic": 3600}
+    gate = lib.steam.hold_after(1)
+    app = lib.app()
+    c = kit.client(app)
+    app.start_watch()  # its first Steam check holds after one answer
+    assert wait_for(lambda: 1 in lib.steam.gates and lib.steam.calls)
+    assert kit.post(c, app, "/check").status_code == 303
+    status = c.get("/check.json").json()["check"]
+    assert status["state"] == "running" and status["message"].startswith("starting")
+    gate.set()
+    assert app.checks.join(20)
+    assert app.checks.status()["state"] == "done" and app.checks.status()["error"] is None
+    app.stop_watch()
+
+
+def test_odd_rows_still_render_and_a_failure_is_one_line(library, kit, monkeypatch):
+    lib = library()
+    lib.sync()
+    lib.steam.catalogue["1"] = 7
+    lib.sync()
+    lib.set_row(lib.update_id("1"), detected_at=None, is_build="yes")  # a hand-edited row
+    c = kit.client(lib.app())
+    for url in ("/?period=all", "/feed.atom", "/games/steam/1", "/index.json", "/feed.json"):
+        assert c.get(url).status_code == 200, url
+    assert c.get("/feed.json").json()["items"] == []  # a feed entry needs its date
+    from patchwatch.web import data
+
+    def broken(*args, **kwargs):
+        raise ValueError("something no page expected\nsecond line")
+
+    monkeypatch.setattr(data, "recent", broken)
+    r = c.get("/")
+    assert r.status_code == 500 and "Traceback" not in r.text
+    assert "could not show this page: ValueError: something no page expected" in r.text
+    assert "second line" not in r.text
