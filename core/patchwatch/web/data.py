@@ -275,7 +275,7 @@ def health(db: sqlite_utils.Database, plugins: list[Any],
                 f"sum(status NOT IN ('ok', 'unsupported')), sum(status = 'unsupported') "
                 f"FROM {CHECKS} GROUP BY lower(store) ORDER BY 1").fetchall()]
         title = _title_column(db) if _has(db, "games") else None
-        join = (f"LEFT JOIN games g ON g.id = c.game_id" if title else "")
+        join = ("LEFT JOIN games g ON g.id = c.game_id" if title else "")
         rows = list(db.query(
             f"SELECT c.game_id, c.store, c.plugin, c.status, c.message, c.checked_at"
             f"{', g.' + title + ' AS title, g.store_id AS store_id' if title else ''} "
