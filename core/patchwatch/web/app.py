@@ -66,9 +66,14 @@ class PatchwatchApp(Starlette):
 
     db_path: Path
     token: str | None
+    allow_remote_actions: bool
     csrf: str
+    """The per-app token every form carries (refuses cross-site posts)."""
     checks: CheckRunner
     schedule: Schedule
+    get_config: Callable[[], Config]
+    get_pm: Callable[[], PluginManager]
+    templates: jinja2.Environment
 
     def start_watch(self) -> bool:
         """Run the watch loop in a background thread; False if it already runs."""
@@ -136,13 +141,13 @@ def create_app(db_path: str | Path, config: Config | None = None, *,
     patchwatch_app = PatchwatchApp(routes=routes, lifespan=lifespan)
     patchwatch_app.db_path = Path(db_path)
     patchwatch_app.token = token or None
-    patchwatch_app.allow_remote_actions = allow_remote_actions  # type: ignore[attr-defined]
+    patchwatch_app.allow_remote_actions = allow_remote_actions
     patchwatch_app.csrf = secrets.token_urlsafe(24)
-    patchwatch_app.get_config = get_config  # type: ignore[attr-defined]
-    patchwatch_app.get_pm = get_pm  # type: ignore[attr-defined]
+    patchwatch_app.get_config = get_config
+    patchwatch_app.get_pm = get_pm
     patchwatch_app.checks = CheckRunner(db_path, get_pm, get_config)
     patchwatch_app.schedule = Schedule(db_path, get_pm, get_config, log)
-    patchwatch_app.templates = _environment()  # type: ignore[attr-defined]
+    patchwatch_app.templates = _environment()
     if watch:
         patchwatch_app.start_watch()
     return patchwatch_app
@@ -191,7 +196,7 @@ def _route_path(request: Request) -> str:
 def _render(request: Request, template: str, context: dict[str, Any],
             status: int = 200) -> Response:
     app = _app(request)
-    html = app.templates.get_template(template).render(  # type: ignore[attr-defined]
+    html = app.templates.get_template(template).render(
         base=_base(request), csrf=app.csrf, version=__version__, path=_route_path(request),
         **context)
     return HTMLResponse(html, status, headers=SECURITY_HEADERS)
@@ -262,8 +267,8 @@ def _recent(request: Request) -> dict[str, Any]:
 
 def _health(request: Request) -> dict[str, Any]:
     app = _app(request)
-    config = app.get_config()  # type: ignore[attr-defined]
-    plugins = backends(app.get_pm(), config)  # type: ignore[attr-defined]
+    config = app.get_config()
+    plugins = backends(app.get_pm(), config)
     with _read(request) as db:
         page = data.health(db, plugins)
     schedule = app.schedule.status()
@@ -423,7 +428,7 @@ def _actions(request: Request) -> dict[str, Any]:
         return {"allowed": False, "why_not": "actions need this server's token: open any "
                 "page once with ?token=… (or send Authorization: Bearer …)"}
     client = request.client.host if request.client else None
-    if _is_loopback(client) or app.allow_remote_actions:  # type: ignore[attr-defined]
+    if _is_loopback(client) or app.allow_remote_actions:
         return {"allowed": True, "why_not": None}
     return {"allowed": False, "why_not": "actions are allowed only from this machine unless "
             "the server has a token (patchwatch serve --token, or create_app(..., token=...))"}
