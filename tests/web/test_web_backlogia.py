@@ -1,5 +1,5 @@
 """The README's Backlogia lines (requirements, mount, schedule, job recipe), run as written
-against a Backlogia-main-shaped FastAPI app.
+against a Backlogia-main-shaped FastAPI app (and against the updates-and-news branch's shape).
 
 The host here is written from these facts of Backlogia's ``main`` (github.com/sam1am/backlogia,
 through PR #75): ``web/main.py`` builds a module-level FastAPI ``app`` and includes its routers
@@ -31,7 +31,7 @@ fastapi = pytest.importorskip("fastapi", reason="FastAPI is in the dev group (uv
 from fastapi.responses import HTMLResponse  # noqa: E402
 
 from patchwatch.testing import ExamplePlugin  # noqa: E402
-from patchwatch.testing.backlogia import BacklogiaJobs, create_backlogia_db  # noqa: E402
+from patchwatch.testing.backlogia import BacklogiaJobs, JobType, create_backlogia_db  # noqa: E402
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -59,29 +59,35 @@ def block(name: str) -> str:
     return match[1]
 
 
-@pytest.fixture
-def backlogia(tmp_path, monkeypatch, installed_pm):
-    """Backlogia main's database, job functions and FastAPI app, as modules ``web.*``."""
+@pytest.fixture(params=["main", "updates-and-news"])
+def backlogia(request, tmp_path, monkeypatch, installed_pm):
+    """Backlogia's database, job functions and FastAPI app, as modules ``web.*``: main's
+    shape, and the updates-and-news branch's (patchwatch.testing.backlogia's own shape:
+    game_depot_updates, game_version, cancel_job, JobType.UPDATE_TRACKING)."""
+    branch = request.param == "updates-and-news"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("PATCHWATCH_CONFIG", raising=False)
     path = create_backlogia_db(tmp_path / "game_library.db", [
         {"name": "Dota 2", "store": "steam", "store_id": "570"},
         {"name": "Hades II", "store": "steam", "store_id": "1145350"},
         {"name": "Local game", "store": "local", "store_id": "x"},
-    ], depot_updates=False, migrated=False)
+    ], depot_updates=branch, migrated=branch)
     conn = sqlite3.connect(path)
-    for column in MAIN_GAME_COLUMNS:
-        conn.execute(f"ALTER TABLE games ADD COLUMN {column}")
-    conn.execute(MAIN_JOBS_SQL)
+    if not branch:
+        for column in MAIN_GAME_COLUMNS:
+            conn.execute(f"ALTER TABLE games ADD COLUMN {column}")
+        conn.execute(MAIN_JOBS_SQL)
     conn.commit()
     conn.close()
 
     jobs = BacklogiaJobs(path)
+    jobs.ensure_jobs_table()
     module = types.ModuleType("web.services.jobs")
-    for name in ("create_job", "update_job_progress", "complete_job", "fail_job", "get_job",
-                 "run_job_async"):  # main has no cancel_job / is_job_cancelled
+    names = ["create_job", "update_job_progress", "complete_job", "fail_job", "get_job",
+             "run_job_async"]  # main has no cancel_job / is_job_cancelled
+    for name in names + (["cancel_job", "is_job_cancelled"] if branch else []):
         setattr(module, name, getattr(jobs, name))
-    module.JobType = MainJobType
+    module.JobType = JobType if branch else MainJobType
     config = types.ModuleType("web.config")
     config.DATABASE_PATH, config.ENABLE_AUTH = str(path), False
     web, services = types.ModuleType("web"), types.ModuleType("web.services")
@@ -115,7 +121,8 @@ def backlogia(tmp_path, monkeypatch, installed_pm):
     plugin = ExamplePlugin("steam", catalogue={"570": 100, "1145350": 200})
     installed_pm(steam_fake=plugin)
     namespace = {"app": app, "DATABASE_PATH": str(path), "ENABLE_AUTH": False}
-    yield types.SimpleNamespace(path=path, app=app, jobs=jobs, plugin=plugin, ns=namespace)
+    yield types.SimpleNamespace(path=path, app=app, jobs=jobs, plugin=plugin, ns=namespace,
+                                branch=branch)
     updates = namespace.get("updates")
     if updates is not None:
         updates.close(5)
@@ -138,7 +145,7 @@ def test_the_requirements_line_names_the_web_extra():
         "starlette", "jinja2", "uvicorn"}
 
 
-def test_the_readme_lines_mount_the_pages_in_backlogia_main(backlogia, kit):
+def test_the_readme_lines_mount_the_pages_in_backlogia(backlogia, kit):
     host = backlogia
     client = kit.client(host.app)
     before = (client.get("/").text, client.get("/api/games").json())
@@ -155,14 +162,15 @@ def test_the_readme_lines_mount_the_pages_in_backlogia_main(backlogia, kit):
     assert client.get("/updates/").status_code == 200
     assert "No new build" in client.get("/updates/").text
 
-    # the README's job recipe, on main's job functions (no cancel there)
+    # the README's job recipe, on main's job functions (no cancel there) or the branch's
     namespace: dict = {}
     exec(compile(block("backlogia-job"), "README.md:backlogia-job", "exec"), namespace)
     host.plugin.catalogue["570"] = 101
     job_id = namespace["start_update_check"]()
     host.jobs.threads[job_id].join(20)
     job = client.get(f"/api/jobs/{job_id}").json()
-    assert job["status"] == "completed" and job["type"] == "store_sync", job
+    assert job["status"] == "completed", job
+    assert job["type"] == ("update_tracking" if host.branch else "store_sync")
     assert job["message"] == "2 checked, 1 updated, 0 failed"  # "local" has no plugin: unsupported
     assert json.loads(job["result"])["checked"] == 2
 
@@ -183,11 +191,14 @@ def test_the_readme_lines_mount_the_pages_in_backlogia_main(backlogia, kit):
     assert updates.checks.status()["result"]["updated"] == 1
     assert client.get("/").text == before[0]  # still Backlogia's page, unchanged
 
-    # main's schema is untouched: no game_version column was added
+    # main's schema is untouched (no game_version column added); the branch's gets the version
     conn = sqlite3.connect(host.path)
     columns = {r[1] for r in conn.execute("PRAGMA table_info(games)")}
+    if host.branch:
+        assert conn.execute("SELECT game_version FROM games WHERE store_id = '570'"
+                            ).fetchone() == ("v101",)
     conn.close()
-    assert "game_version" not in columns
+    assert ("game_version" in columns) == host.branch
 
 
 def test_pages_before_patchwatch_ever_ran_and_with_a_broken_config(backlogia, tmp_path, kit):
