@@ -119,6 +119,39 @@ def test_hostile_titles_versions_notes_links_and_errors_are_neutralised(library,
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
 
 
+def test_secrets_of_the_config_never_reach_a_page(library, kit):
+    from patchwatch.config import Config
+
+    lib = library(steam=2, epic=0)
+    lib.config = Config(env={}, timeout=5, availability_timeout=2,
+                        notify=["ntfys://ntfy.example/topic-9f8e7d"],
+                        plugins={"gog": {"branch_passwords": {"1207658924": "s3cr3tPass"}},
+                                 "epic": {"client_secret": "epicSecret99", "os": "windows"}})
+    lib.sync()
+    lib.steam.catalogue["2"] = Problem("refused with password s3cr3tPass (epicSecret99)",
+                                       status="not_found")
+    lib.sync()
+    db = open_db(lib.path)
+    record_failure(db, "steam_fake", "login epicSecret99 failed", trip_after=5, cooldown=60)
+    enqueue_message(db, lib.config.notify, "digest", "body")
+    db.close()
+    c = kit.client(lib.app())
+    shown = 0
+    for url in ("/health", "/health.json", "/games/steam/2", "/games/steam/2.json", "/outbox",
+                "/outbox.json", "/check", "/check.json"):
+        text = c.get(url).text
+        assert "s3cr3tPass" not in text and "epicSecret99" not in text, url
+        assert "topic-9f8e7d" not in text, url
+        shown += "refused with password …" in text
+    assert shown == 4  # the message is still shown, its secret cut out
+    assert "windows" not in data_secrets(lib.config)
+
+
+def data_secrets(config):
+    from patchwatch.web.data import config_secrets
+    return config_secrets(config)
+
+
 def _values(value, key):
     if isinstance(value, dict):
         for k, v in value.items():

@@ -265,27 +265,43 @@ def _recent(request: Request) -> dict[str, Any]:
         return data.recent(db, store=params.get("store"), period=params.get("period"))
 
 
+def _secrets(request: Request) -> list[str]:
+    """What must never be shown (see :func:`data.config_secrets`); none if the config is
+    unreadable (the pages that need it say so)."""
+    try:
+        return data.config_secrets(_app(request).get_config())
+    except PatchwatchError:
+        return []
+
+
 def _health(request: Request) -> dict[str, Any]:
     app = _app(request)
     config = app.get_config()
     plugins = backends(app.get_pm(), config)
+    secrets = data.config_secrets(config)
     with _read(request) as db:
-        page = data.health(db, plugins)
+        page = data.health(db, plugins, secrets=secrets)
     schedule = app.schedule.status()
-    schedule["log"] = [data.redact(line, config.notify) for line in schedule["log"]]
-    schedule["error"] = data.redact(schedule["error"], config.notify)
+    schedule["log"] = [data.redact(line, secrets) for line in schedule["log"]]
+    schedule["error"] = data.redact(schedule["error"], secrets)
     page["schedule"] = schedule
     page["actions"] = _actions(request)
     return page
 
 
 def _outbox(request: Request) -> dict[str, Any]:
+    secrets = _secrets(request)
     with _read(request) as db:
-        return data.outbox(db)
+        return data.outbox(db, secrets=secrets)
 
 
 def _check(request: Request) -> dict[str, Any]:
-    return {"check": _app(request).checks.status(), "actions": _actions(request)}
+    status = _app(request).checks.status()
+    if status["error"] or status["message"]:
+        secrets = _secrets(request)
+        status["error"] = data.redact(status["error"], secrets)
+        status["message"] = data.redact(status["message"], secrets)
+    return {"check": status, "actions": _actions(request)}
 
 
 def _game_dispatch(request: Request) -> Response:
@@ -305,8 +321,9 @@ def _game_dispatch(request: Request) -> Response:
                       as_json)
 
     def load() -> dict[str, Any]:
+        secrets = _secrets(request)
         with _read(request) as db:
-            page = data.game(db, store, store_id)
+            page = data.game(db, store, store_id, secrets=secrets)
             if page is None:
                 raise Refused(404, f"no game {store}:{store_id} in the library")
             if kind in ("atom", "jsonfeed"):

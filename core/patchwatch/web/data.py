@@ -87,6 +87,29 @@ def _secret_parts(url: str) -> set[str]:
     return parts
 
 
+SECRET_KEYS = re.compile(r"pass|secret|token|auth|key|cookie|credential", re.I)
+
+
+def config_secrets(config: Any) -> list[str]:
+    """What in the config may be a secret: the notify URLs, and every text under a setting
+    whose name says so (``branch_passwords``, ``client_secret``, ``api_key``...)."""
+    found = set(getattr(config, "notify", []) or [])
+
+    def walk(value: Any, secret: bool) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, secret or bool(SECRET_KEYS.search(str(key))))
+        elif isinstance(value, (list, tuple, set)):
+            for item in value:
+                walk(item, secret)
+        elif secret and isinstance(value, str) and len(value) >= 4:
+            found.add(value)
+
+    walk(getattr(config, "plugins", {}), False)
+    walk(getattr(config, "stores", {}), False)
+    return sorted(found)
+
+
 def destination_label(url: str) -> str:
     """A notification destination shown without its secret: the Apprise scheme and a short
     fingerprint that tells destinations apart (``discord (#3f9a1c)``)."""
@@ -161,8 +184,8 @@ def _title_column(db: sqlite_utils.Database) -> str | None:
     return next((c for c in TITLE_COLUMNS if c in columns), None)
 
 
-def game(db: sqlite_utils.Database, store: str, store_id: str,
-         limit: int = LIMIT) -> dict[str, Any] | None:
+def game(db: sqlite_utils.Database, store: str, store_id: str, limit: int = LIMIT,
+         secrets: Iterable[str] = ()) -> dict[str, Any] | None:
     """One game's page: its current signals, its last check and its update history.
 
     None when the library has no such game.
@@ -194,7 +217,7 @@ def game(db: sqlite_utils.Database, store: str, store_id: str,
         check = list(db.query(f"SELECT status, message, plugin, checked_at FROM {CHECKS} "
                               "WHERE game_id = ?", [game_id]))
         if check:
-            data["check"] = {**check[0], "message": redact(check[0]["message"])}
+            data["check"] = {**check[0], "message": redact(check[0]["message"], secrets)}
     if _has(db, UPDATES):
         data["updates"], data["more_updates"] = _updates(db, ["game_id = ?"], [game_id], limit)
         data["store_url"] = next((u["store_url"] for u in data["updates"] if u["store_url"]),
@@ -225,14 +248,15 @@ def feed_etag(rows: list[dict[str, Any]], *parts: str) -> str:
     return 'W/"' + hashlib.sha256(blob).hexdigest()[:24] + '"'
 
 
-def health(db: sqlite_utils.Database, plugins: list[Any],
-           now: datetime | None = None) -> dict[str, Any]:
+def health(db: sqlite_utils.Database, plugins: list[Any], now: datetime | None = None,
+           secrets: Iterable[str] = ()) -> dict[str, Any]:
     """The health page: each plugin's state and circuit breaker, the last check of each
     store, the games that failed, and the last runs.
 
     ``plugins`` are :class:`patchwatch.plugins.Backend` rows (what is installed).
     """
     now = now or datetime.now(timezone.utc)
+    secrets = list(secrets)
     breakers: dict[str, dict[str, Any]] = {}
     if _has(db, PLUGIN_STATE):
         breakers = {r["name"]: r for r in db.query(
@@ -260,9 +284,9 @@ def health(db: sqlite_utils.Database, plugins: list[Any],
         listed.append({
             "name": backend.name, "store": backend.store, "priority": backend.priority,
             "description": backend.description, "version": backend.version,
-            "state": state, "error": redact(backend.error), "failures": row.get("failures") or 0,
+            "state": state, "error": redact(backend.error, secrets), "failures": row.get("failures") or 0,
             "off_until": off_until if is_off else None,
-            "last_error": redact(row.get("last_error")), "updated_at": row.get("updated_at"),
+            "last_error": redact(row.get("last_error"), secrets), "updated_at": row.get("updated_at"),
         })
     data: dict[str, Any] = {"plugins": listed, "stores": [], "failing": [],
                             "more_failing": False, "runs": []}
@@ -284,7 +308,7 @@ def health(db: sqlite_utils.Database, plugins: list[Any],
         data["failing"] = [{"game_id": r["game_id"], "store": r["store"],
                             "store_id": None if r.get("store_id") is None else str(r["store_id"]),
                             "title": r.get("title"), "plugin": r["plugin"],
-                            "status": r["status"], "message": redact(r["message"]),
+                            "status": r["status"], "message": redact(r["message"], secrets),
                             "checked_at": r["checked_at"]} for r in rows[:LIMIT]]
         data["more_failing"] = len(rows) > LIMIT
     if _has(db, RUNS):
@@ -309,7 +333,8 @@ STATUS_LABELS = {"pending": "waiting", "retrying": "failed, retrying", "sent": "
                  "dropped": "dropped"}
 
 
-def outbox(db: sqlite_utils.Database, limit: int = LIMIT) -> dict[str, Any]:
+def outbox(db: sqlite_utils.Database, limit: int = LIMIT,
+           secrets: Iterable[str] = ()) -> dict[str, Any]:
     """The notification outbox: waiting, failed (retried) and delivered messages.
 
     Destinations are never shown: each is an Apprise URL that carries its token.
@@ -327,7 +352,7 @@ def outbox(db: sqlite_utils.Database, limit: int = LIMIT) -> dict[str, Any]:
         key = {"sent": "delivered", "dropped": "dropped"}.get(
             status, "failed" if failed else "waiting")
         data["counts"][key] = data["counts"].get(key, 0) + n
-    destinations = {r["destination"] for r in rows if r["destination"]}
+    destinations = {r["destination"] for r in rows if r["destination"]} | set(secrets)
     for r in rows[:limit]:
         status = r["status"]
         if status == "pending" and r["attempts"]:
