@@ -206,8 +206,9 @@ def test_pages_before_patchwatch_ever_ran_and_with_a_broken_config(backlogia, tm
     bad = tmp_path / "config" / "patchwatch" / "config.toml"
     bad.parent.mkdir(parents=True)
     bad.write_text("cooldown = [", encoding="utf-8")
-    mount = block("backlogia-mount").replace("updates.start_watch()", "pass")
-    exec(compile(mount, "README.md:backlogia-mount", "exec"), host.ns)  # never raises
+    exec(compile(block("backlogia-mount"), "README.md:backlogia-mount", "exec"), host.ns)
+    updates = host.ns["updates"]  # the lines never raise into Backlogia's start-up
+    assert not updates.schedule.running and "config.toml" in updates.schedule.error
     client = kit.client(host.app, follow_redirects=True)
     assert "Dota 2" in client.get("/").text
     assert client.get("/updates/").status_code == 200  # no patchwatch table yet: empty
@@ -216,3 +217,7 @@ def test_pages_before_patchwatch_ever_ran_and_with_a_broken_config(backlogia, tm
     tables = {r[0] for r in sqlite3.connect(host.path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not any(t.startswith("patchwatch_") for t in tables)
+    r = client.post("/updates/schedule/start", data={"csrf": updates.csrf},
+                    headers={"Origin": "http://testserver"})
+    assert r.status_code == 503 and "the schedule did not start" in r.text
+    assert "config.toml" in r.text and "Traceback" not in r.text

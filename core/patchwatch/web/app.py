@@ -504,9 +504,9 @@ def _action(fn: Callable[[Request], Response]):
     async def endpoint(request: Request) -> Response:
         try:
             await _authorise(request)
-            return fn(request)
         except Refused as exc:
             return _error(request, exc.status, exc.message, _wants_json(request))
+        return _guard(request, lambda: fn(request), _wants_json(request))
     return endpoint
 
 
@@ -538,7 +538,9 @@ def _schedule_action(what: str):
     def act(request: Request) -> Response:
         app = _app(request)
         if what == "start":
-            app.start_watch()
+            if not app.start_watch() and app.schedule.error and not app.schedule.running:
+                raise Refused(503, f"the schedule did not start: "
+                              f"{data.redact(app.schedule.error, _secrets(request))}")
         else:
             app.stop_watch()
         return _after(request, "/health", payload=app.schedule.status())

@@ -153,7 +153,7 @@ class Schedule:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> bool:
-        """Start the watch loop; False if it already runs."""
+        """Start the watch loop; False if it already runs or cannot start (see ``error``)."""
         from ..watch import Watcher
 
         with self._lock:
@@ -161,8 +161,13 @@ class Schedule:
                 return False
             self._stop = threading.Event()
             self.error = None
-            self._watcher = Watcher(self.db_path, pm=self._pm(), config=self._config(),
-                                    log=self._log, stop=self._stop)
+            try:
+                self._watcher = Watcher(self.db_path, pm=self._pm(), config=self._config(),
+                                        log=self._log, stop=self._stop)
+            except Exception as exc:  # a broken config: said on the page, never raised
+                self.error = _one_line(exc)  # into a host that starts us at import
+                self._log(f"the schedule did not start: {self.error}")
+                return False
             self.started_at = _now()
             self._thread = threading.Thread(target=self._run, args=(self._watcher,),
                                             name="patchwatch-web-watch", daemon=True)
