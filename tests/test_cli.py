@@ -52,7 +52,7 @@ def test_add_sync_then_report_updates(run, installed_pm):
 def test_partial_sync_exits_3_and_names_the_games(run, installed_pm):
     installed_pm(steam_x=ExamplePlugin(catalogue={}))
     run("games", "add", "steam", "1", "Gone")
-    run("games", "add", "itch", "x", "Other")
+    run("games", "add", "itch", "x", "Other", "--force")  # no plugin serves itch
     result = run("sync")
     assert result.exit_code == 3
     assert "NOT_FOUND steam:1 Gone" in result.output

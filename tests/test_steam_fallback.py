@@ -59,7 +59,10 @@ def test_no_cm_reachable_sends_the_same_games_to_steam_http(steam):
     cm, web, db = steam
     summary = sync_library(db, pm=pm(), config=config_for(closed_port(), web))
     pics, http = summary.plugins
-    assert (pics.name, pics.status, pics.fallback_to) == ("steam_pics", "unavailable", "steam_http")
+    # No CM reached: "unreachable"; steam_http reached its hosts, so this is no offline user
+    # and it counts toward steam_pics's breaker like any failure (issue 18, point 2).
+    assert (pics.name, pics.status, pics.fallback_to) == ("steam_pics", "unreachable", "steam_http")
+    assert not summary.offline
     assert (http.name, http.answered) == ("steam_http", 3)
     assert summary.checked == 3 and summary.failures == []
     assert web.server.count(r"/v1/info/\d+") == 3

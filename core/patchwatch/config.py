@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import tomllib
@@ -216,3 +217,17 @@ def _strings(value: Any, key: str) -> list[str]:
     if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
         raise ValueError(f"{key} must be a list of strings, got {value!r}")
     return [i.strip() for i in items]
+
+
+def closest(name: str, known: list[str] | set[str]) -> str:
+    """``; did you mean 'x'? known: a, b, c`` for a message about an unknown ``name``."""
+    known = sorted(known)
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {match[0]!r}?" if match else ""
+    return hint + (f" known: {', '.join(known)}" if known else " none is installed")
+
+
+def is_typo(name: str, known: list[str] | set[str]) -> bool:
+    """Whether ``name`` is not in ``known`` but close to one of them (a misspelling)."""
+    return name not in known and bool(difflib.get_close_matches(name, sorted(known), n=1,
+                                                                cutoff=0.6))

@@ -47,6 +47,43 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
 
 
 @hookspec
+def check_store_id(store_id: str, extra: Mapping[str, Any]) -> str | None:
+    """Say, without any request, whether ``store_id`` can be an id of your store.
+
+    Called when a user adds or edits a game of your store (``extra`` is the row's extra
+    ids, e.g. Epic's namespace; often empty). Return None when it has the right form (or
+    your store has no fixed form), else one short line saying what the form is, e.g.
+    ``Steam app ids are whole numbers (570), got 'abc'``: the game is refused with it.
+    More than 5 s, or raising, counts as None.
+    """
+
+
+@hookspec
+def check_settings(settings: Mapping[str, Any]) -> str | None:
+    """Check your settings (the same mapping ``is_available`` gets) without any request.
+
+    Called when the config is read (``patchwatch sync``, ``watch``, ``plugins``) and before
+    each sync that has games for you. Raise an error (``patchwatch.settings.SettingsError``)
+    or return a one-line reason naming the key and value, e.g. ``gog setting os must be
+    windows, mac or linux, got 'windoze'``; return None when they are fine. A plugin with bad
+    settings is skipped (its games go to the next plugin) and does not count toward its
+    circuit breaker: the user has to fix the config, no retry can. More than 5 s counts as
+    fine (None).
+    """
+
+
+@hookspec
+def weak_only(settings: Mapping[str, Any]) -> str | None:
+    """Say, without any request, whether these settings let you see only weak signals.
+
+    Return None when you can see real builds, else one short reason, e.g. ``"no legendary
+    login: only the catalog's edit date, not a confirmed build"``. ``patchwatch plugins``
+    and the sync summary show it once, so a user knows why every change is labelled
+    *not a confirmed build*. Raising, or more than 5 s, counts as None.
+    """
+
+
+@hookspec
 def check_updates_bulk(
     games: list[Game], settings: Mapping[str, Any], state: dict[str, Any]
 ) -> Iterable[tuple[int, Result] | Unchanged]:

@@ -26,6 +26,7 @@ Two guarantees come with every session made by :func:`new_session` (no plugin co
 
 from __future__ import annotations
 
+import errno
 import math
 import socket
 import threading
@@ -54,6 +55,44 @@ class Stopped(requests.RequestException):
 
 class AnswerTooLarge(requests.RequestException):
     """An answer decoded to more than the cap; the message names the host and the cap."""
+
+
+class Unreachable(Exception):
+    """The store cannot be reached at all: no network, a DNS failure, no route, a refused
+    connection. Raise it (or let a ``requests``/socket error of that kind through) from
+    ``is_available`` or ``check_updates_bulk``: when every plugin of a sync is unreachable
+    the core tells the user they look offline and counts nothing toward the breakers."""
+
+
+UNREACHABLE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN",
+                                      "ECONNREFUSED", "EADDRNOTAVAIL") if hasattr(errno, name))
+
+
+def is_unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it wraps) says the host could not be reached at all.
+
+    True for :class:`Unreachable`, DNS failures (``socket.gaierror``, urllib3's
+    ``NameResolutionError``), refused connections and "network/host unreachable" errors,
+    however deep ``requests`` and urllib3 wrap them; False for timeouts, HTTP errors and
+    anything the host answered.
+    """
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        error = todo.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, (Unreachable, socket.gaierror, ConnectionRefusedError)):
+            return True
+        if isinstance(error, OSError) and error.errno in UNREACHABLE_ERRNOS:
+            return True
+        if type(error).__name__ == "NameResolutionError":  # urllib3 >= 2 (no import needed)
+            return True
+        todo += [error.__cause__, error.__context__, getattr(error, "reason", None),
+                 getattr(error, "cause", None), *getattr(error, "args", ())]
+    return False
 
 
 class PluginControls:

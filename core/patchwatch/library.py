@@ -164,6 +164,101 @@ def _id_from_extra(extra: Any) -> str:
     return next((id_text(data[k]) for k in ID_KEYS if id_text(data.get(k))), "")
 
 
+def fill_titles(db: sqlite_utils.Database, names: list[tuple[Game, str]]) -> int:
+    """Give each game added without a title (empty, or the ``store:store_id`` placeholder
+    :func:`add_games` writes when the host requires one) the store's name for it; a title
+    the user or host wrote is never changed. Returns how many rows got one."""
+    title = _title_column(db)
+    if title is None or not names:
+        return 0
+    done = 0
+    with write(db):
+        for game, name in names:
+            done += db.execute(
+                f"UPDATE games SET [{title}] = ? WHERE id = ? AND ([{title}] IS NULL "
+                f"OR trim([{title}]) = '' OR [{title}] = ?)",
+                [name.strip()[:300], game.id, f"{game.store}:{game.store_id}"]).rowcount
+    return done
+
+
+OWN_COLUMNS = frozenset({"id", "name", "store", "store_id", "extra_data", "added_at"})
+"""The columns of the ``games`` table patchwatch creates: any other means a host owns it."""
+
+
+def host_owned(db: sqlite_utils.Database) -> bool:
+    """Whether the ``games`` table is a host's (Backlogia's has many more columns)."""
+    return not set(db["games"].columns_dict) <= OWN_COLUMNS
+
+
+def find_game(db: sqlite_utils.Database, store: str, store_id: str) -> dict[str, Any] | None:
+    """The library row of ``store:store_id``, or None."""
+    rows = list(db.query("SELECT * FROM games WHERE lower(trim(store)) = ? AND "
+                         "CAST(store_id AS TEXT) = ? LIMIT 1", [store.strip().lower(), store_id]))
+    return rows[0] if rows else None
+
+
+def remove_game(db: sqlite_utils.Database, game_id: Any) -> None:
+    """Delete a game and every row patchwatch keeps about it (signals, checks, updates)."""
+    from .db import CHECKS, UPDATES
+
+    with write(db):
+        db.execute("DELETE FROM games WHERE id = ?", [game_id])
+        for table in (SIGNALS, CHECKS, UPDATES):
+            if db[table].exists():
+                db.execute(f"DELETE FROM {table} WHERE game_id = ?", [game_id])
+
+
+def edit_game(db: sqlite_utils.Database, game_id: Any, *, title: str | None = None,
+              store_id: str | None = None, extra: Mapping[str, Any] | None = None) -> list[str]:
+    """Change a game's title, store id or extra ids; returns the fields changed.
+
+    A new store id or new extra ids make it another game for the stores: its last signals
+    and check are dropped, so the next sync records a baseline (its update history stays).
+    """
+    from .db import CHECKS
+
+    row = db.execute("SELECT * FROM games WHERE id = ?", [game_id])
+    columns = [d[0] for d in row.description]
+    current = dict(zip(columns, row.fetchone() or []))
+    if not current:
+        raise LibraryError(f"no game {game_id} in the library")
+    values: dict[str, Any] = {}
+    name = _title_column(db)
+    if title is not None:
+        _check_unicode(title, "title", 1)
+        if name is None:
+            raise LibraryError("this library's games table has no title column")
+        values[name] = title
+    if store_id is not None:
+        store_id = id_text(store_id)
+        _check_unicode(store_id, "store_id", 1)
+        if not store_id:
+            raise LibraryError("store_id must not be empty")
+        other = find_game(db, str(current["store"]), store_id)
+        if other is not None and other["id"] != game_id:
+            raise LibraryError(f"{current['store']}:{store_id} is already in the library "
+                               f"(game {other['id']})")
+        values["store_id"] = store_id
+    if extra is not None:
+        if "extra_data" not in current:
+            raise LibraryError("this library's games table has no extra_data column")
+        values["extra_data"] = json.dumps(dict(extra)) if extra else None
+    changed = [k for k, v in values.items() if current.get(k) != v]
+    if not changed:
+        return []
+    try:
+        with write(db):
+            db.execute(f"UPDATE games SET {', '.join(f'[{k}] = ?' for k in changed)} "
+                       "WHERE id = ?", [values[k] for k in changed] + [game_id])
+            if {"store_id", "extra_data"} & set(changed):
+                for table in (SIGNALS, CHECKS):
+                    if db[table].exists():
+                        db.execute(f"DELETE FROM {table} WHERE game_id = ?", [game_id])
+    except sqlite3.Error as exc:
+        raise database_error(db_file(db), exc) from None
+    return ["title" if k == name else k for k in changed]
+
+
 def hidden_count(db: sqlite_utils.Database, stores: Iterable[str] | None = None) -> int:
     """How many games (of ``stores``) the host marks hidden or removed."""
     visible = _hidden_clause(db)

@@ -34,10 +34,12 @@ def links_timeout(config: Config) -> float:
 
 
 def fill_links(db: sqlite_utils.Database, pm: PluginManager, config: Config,
-               rows: list[dict[str, Any]]) -> int:
+               rows: list[dict[str, Any]], *, store: bool = True) -> int:
     """Ask the store's plugins for links to each update in ``rows``; store what they say.
 
     ``rows`` (update rows) are updated in place. Returns how many got at least one link.
+    With ``store=False`` nothing is written (``patchwatch updates`` and the feeds read the
+    database read-only, and look up the links of updates found while notifications were off).
     """
     todo = [r for r in rows if not (r.get("store_url") or r.get("notes_url") or r.get("notes"))]
     deadline = time.monotonic() + links_timeout(config)
@@ -71,16 +73,18 @@ def fill_links(db: sqlite_utils.Database, pm: PluginManager, config: Config,
         worker.start()
     for worker in workers:  # daemon threads: one stuck past the deadline is left behind
         worker.join(max(0.0, deadline - time.monotonic()))
-    done = 0
-    with write(db):  # the write lock up front (see db.write)
-        while not found.empty():
-            row, links = found.get_nowait()
-            values = {"store_url": _clean(links.store_page, 500), "notes_url": _clean(links.patch_notes, 500),
-                      "notes": _clean(links.notes, NOTES_CHARS)}
-            row.update(values)
-            db[UPDATES].update(row["id"], values)
-            done += any(values.values())
-    return done
+    answers = []
+    while not found.empty():
+        row, links = found.get_nowait()
+        values = {"store_url": _clean(links.store_page, 500), "notes_url": _clean(links.patch_notes, 500),
+                  "notes": _clean(links.notes, NOTES_CHARS)}
+        row.update(values)
+        answers.append((row, values))
+    if store and answers:
+        with write(db):  # the write lock up front (see db.write)
+            for row, values in answers:
+                db[UPDATES].update(row["id"], values)
+    return sum(1 for _, values in answers if any(values.values()))
 
 
 def _ask(pm: PluginManager, config: Config, names: list[str], game: Game | None,

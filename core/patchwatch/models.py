@@ -46,6 +46,9 @@ class Signal:
     labelled as not a confirmed new build."""
     detail: Mapping[str, Any] = field(default_factory=dict)
     """Anything else worth keeping (branch, change number, depot ...); JSON-serialisable."""
+    title: str | None = None
+    """The game's name in the store, when the answer has it: a library row added without a
+    title gets it (an existing title is never changed)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def checked_result(result: Any) -> Result:
         published_at=_text(result, "published_at"),
         is_build=result.is_build,
         detail=_detail_copy(result.detail),
+        title=_text(result, "title"),
     )
 
 

@@ -197,3 +197,96 @@ def _store_infos(pm: PluginManager, names: list[str]) -> dict[str, tuple[Any, st
             hung.setdefault(name, workers.get(name) or hung[name])
             answers[name] = (None, f"store_info() did not answer in {STORE_INFO_TIMEOUT:g} s")
     return answers
+
+
+QUICK_HOOK_TIMEOUT = 5.0
+"""Seconds a hook that must answer without any request (``check_settings``,
+``check_store_id``, ``weak_only``) gets before it counts as no answer."""
+
+
+def call_quick(pm: PluginManager, plugin_name: str, hook: str, **kwargs: Any) -> Any:
+    """:func:`call` in a daemon thread, within :data:`QUICK_HOOK_TIMEOUT`: a plugin that
+    hangs in a hook meant to be instant cannot hold the caller. Returns the answer, or
+    :data:`NOT_IMPLEMENTED` when it does not answer in time; raises what the hook raised."""
+    box: list[tuple[bool, Any]] = []
+
+    def ask() -> None:
+        try:
+            box.append((True, call(pm, plugin_name, hook, **kwargs)))
+        except Exception as exc:
+            box.append((False, exc))
+
+    worker = threading.Thread(target=ask, daemon=True, name=f"patchwatch-{plugin_name}-{hook}")
+    worker.start()
+    worker.join(QUICK_HOOK_TIMEOUT)
+    if not box:
+        return NOT_IMPLEMENTED
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def settings_error(pm: PluginManager, name: str, settings: Mapping[str, Any]) -> str | None:
+    """What the plugin's ``check_settings`` hook finds wrong with ``settings`` (one line),
+    or None (also when it does not implement the hook or does not answer in time)."""
+    try:
+        answer = call_quick(pm, name, "check_settings", settings=settings)
+    except Exception as exc:  # SettingsError, or a plugin's own ValueError: its message
+        return str(exc) or type(exc).__name__
+    return answer.strip() if isinstance(answer, str) and answer.strip() else None
+
+
+def check_config(pm: PluginManager, config: Config, found: list[Backend] | None = None,
+                 source: str = "config") -> list[str]:
+    """Raise :class:`~patchwatch.errors.ConfigError` for a plugin name in ``[plugins.*]``,
+    ``[priority]`` or ``disable`` (also ``$PATCHWATCH_DISABLE``) that is a misspelling of an
+    installed plugin, a ``[stores.*]`` that misspells a served store, or a plugin setting
+    the plugin refuses. Returns notes on names that match no installed plugin at all (a
+    plugin you uninstalled may keep its section)."""
+    from .config import closest, is_typo
+    from .errors import ConfigError
+
+    found = found if found is not None else backends(pm, config)
+    known = {b.name for b in found}
+    stores = {b.store for b in found if b.store}
+    named = [(f"[plugins.{n}]", n) for n in config.plugins] + \
+        [(f"[priority] {n}", n) for n in config.priorities] + \
+        [(f"disable = {n!r}", n) for n in sorted(config.disabled())]
+    notes = []
+    for where, name in named:
+        if name in known:
+            continue
+        if is_typo(name, known):
+            raise ConfigError(f"{source}: {where}: unknown plugin {name!r}{closest(name, known)}")
+        notes.append(f"{where}: no plugin {name!r} is installed")
+    for name in config.stores:
+        if name not in stores and is_typo(name, stores):
+            raise ConfigError(f"{source}: [stores.{name}]: unknown store {name!r}"
+                              f"{closest(name, stores)}")
+    for backend in found:
+        if backend.error or backend.disabled:
+            continue
+        error = settings_error(pm, backend.name, config.settings_for(backend.name, backend.store))
+        if error:
+            raise ConfigError(f"{source}: [plugins.{backend.name}]: {error}")
+    return notes
+
+
+def store_id_problem(pm: PluginManager, config: Config, store: str, store_id: str,
+                     extra: Mapping[str, Any] | None = None,
+                     found: list[Backend] | None = None) -> str | None:
+    """What the plugins of ``store`` find wrong with ``store_id`` (their ``check_store_id``
+    hook), or None. A plugin that raises is not asked again here."""
+    found = found if found is not None else backends(pm, config)
+    for backend in found:
+        if backend.store != store or backend.error:
+            continue
+        try:
+            answer = call_quick(pm, backend.name, "check_store_id", store_id=store_id,
+                                extra=dict(extra or {}))
+        except Exception:  # a broken check must not stop the user adding a game
+            continue
+        if isinstance(answer, str) and answer.strip():
+            return answer.strip()
+    return None

@@ -432,6 +432,17 @@ def record_failure(db: sqlite_utils.Database, name: str, error: str, *,
     return health
 
 
+def reset_breaker(db: sqlite_utils.Database, name: str) -> bool:
+    """Close plugin ``name``'s circuit breaker (failures forgotten, its state kept); False
+    when it had no failures to forget."""
+    health = plugin_health(db, name)
+    if not health.failures and not health.off_until:
+        return False
+    health.failures, health.off_until = 0, None
+    _save_health(db, name, health)
+    return True
+
+
 def record_success(db: sqlite_utils.Database, name: str, state: dict[str, Any] | None) -> None:
     """Reset the failure count and keep the plugin's state (when it gave one)."""
     health = plugin_health(db, name)

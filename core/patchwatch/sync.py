@@ -18,10 +18,11 @@ from . import http, state
 from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
-from .library import hidden_count, load_games, now_iso
+from .library import fill_titles, hidden_count, load_games, now_iso
 from .locks import Held, sync_lock
 from .models import BadAnswer, Game, Result, Unchanged, brief_repr, checked_claim, checked_result
-from .plugins import NOT_IMPLEMENTED, Backend, PluginManager, backends, call, get_plugin_manager
+from .plugins import (NOT_IMPLEMENTED, Backend, PluginManager, backends, call, call_quick,
+                      get_plugin_manager, settings_error)
 from .state import UpdateRecord
 
 Progress = Callable[..., None]
@@ -44,6 +45,9 @@ class _Cancelled(Exception):
     """The host asked the sync to stop (raised and caught inside the sync)."""
 
 
+UNREACHABLE = "unreachable"
+"""What ``_available`` says of a plugin whose store could not be reached at all."""
+
 FLUSH_EVERY = 200
 FLUSH_SECONDS = 0.5
 
@@ -55,8 +59,10 @@ class PluginReport:
     name: str
     store: str
     status: str
-    """``ok``, ``unavailable``, ``failed``, ``timeout``, ``disabled``, ``off``, ``not_needed``,
-    ``cancelled``."""
+    """``ok``, ``unavailable``, ``misconfigured`` (its ``check_settings`` refused the settings),
+    ``unreachable`` (no network, DNS, route: see
+    :func:`patchwatch.http.is_unreachable`), ``failed``, ``timeout``, ``disabled``, ``off``,
+    ``not_needed``, ``cancelled``."""
     reason: str | None = None
     offered: int = 0
     answered: int = 0
@@ -68,6 +74,8 @@ class PluginReport:
     """The plugin the unanswered games went to next."""
     malformed: int = 0
     """Answers that were not a valid Signal or Problem (those games went to the next plugin)."""
+    weak_only: str | None = None
+    """Why this plugin can only see weak signals with these settings (its ``weak_only`` hook)."""
 
 
 @dataclass
@@ -107,6 +115,12 @@ class SyncSummary:
     cancelled: bool = False
     """True when the host cancelled the sync: what was fetched is saved, the run is marked
     ``cancelled`` and the next sync resumes it."""
+    switched_off: dict[str, int] = field(default_factory=dict)
+    """Games not checked because every plugin of their store is switched off by the user
+    (``disable``), by store: not a failure."""
+    offline: bool = False
+    """True when every plugin tried was unreachable (no network, DNS, route): most likely
+    the user's own outage, so none of it counted toward the circuit breakers."""
 
     @property
     def updated(self) -> list[UpdateRecord]:
@@ -212,6 +226,9 @@ class _Sync:
         self.processed = 0
         self.total = 0
         self.include_hidden = False
+        self.unreached: list[tuple[str, str, str]] = []
+        """Plugins that could not reach their store: (name, error, settings fingerprint),
+        counted toward their breaker only if some other plugin reached its store."""
         self.locked = False
         self.http_controls: dict[str, http.PluginControls] = {}
         """Whether this sync holds the OS sync lock (see :mod:`patchwatch.locks`)."""
@@ -274,6 +291,7 @@ class _Sync:
             except Exception:  # the heartbeat stops, so the run expires on its own
                 pass
             raise
+        self._settle_unreached(summary)
         summary.seconds = round(time.monotonic() - started, 3)
         status = "cancelled" if summary.cancelled else "done"
         state.update_run(self.db, run_id, status=status, processed=self.processed,
@@ -283,6 +301,16 @@ class _Sync:
                        "the next sync resumes" if summary.cancelled else
                        f"done: {summary.checked} checked, {len(summary.updated)} updated")
         return summary
+
+    def _settle_unreached(self, summary: SyncSummary) -> None:
+        """Count the unreachable plugins toward their breakers, unless no plugin reached
+        anything: then the user looks offline (``summary.offline``) and nothing counts."""
+        tried = [p for p in summary.plugins if p.status not in ("disabled", "off", "cancelled")]
+        summary.offline = bool(tried) and all(p.status == "unreachable" for p in tried)
+        if not summary.offline:
+            for name, error, fingerprint in self.unreached:
+                self._fail(name, error, fingerprint)
+        self.unreached = []
 
     def _progress(self, message: str | None = None) -> None:
         if message is not None:
@@ -295,6 +323,13 @@ class _Sync:
             message = f"no plugin installed for store {store!r}"
             self._unchecked(games, "unsupported", message, run_id, summary.unsupported)
             self._progress(f"{store}: {message}")
+            return
+        if all(b.disabled for b in candidates):  # the user's choice: said once, not failed
+            summary.plugins += [PluginReport(b.name, store, "disabled", "switched off in the config "
+                                             "(disable)", offered=len(games)) for b in candidates]
+            summary.switched_off[store] = summary.switched_off.get(store, 0) + len(games)
+            self.processed += len(games)
+            self._progress(f"{store}: every plugin switched off; {len(games)} games skipped")
             return
         remaining = games
         last: PluginReport | None = None
@@ -315,8 +350,8 @@ class _Sync:
             finally:
                 report.seconds = round(time.monotonic() - t0, 3)
         if remaining:
-            reasons = "; ".join(f"{p.name}: {p.reason}" for p in summary.plugins
-                                if p.store == store and p.reason)
+            reasons = "; ".join(f"{p.name}: {p.reason or 'gave no answer for it'}"
+                                for p in summary.plugins if p.store == store)
             message = f"no {store} plugin could check it ({reasons or 'no answer'})"
             self._unchecked(remaining, "error", message, run_id, summary.failures)
             self._progress()
@@ -333,15 +368,20 @@ class _Sync:
         """Offer ``games`` to one plugin; return those it did not answer."""
         name = backend.name
         if backend.disabled:
-            report.status, report.reason = "disabled", "switched off by the user"
+            report.status, report.reason = "disabled", "switched off in the config (disable)"
             return games
         health = state.plugin_health(self.db, name)
         settings = self.config.settings_for(name, backend.store)
         fingerprint = state.settings_fingerprint(self.config.breaker_inputs(name, backend.store))
+        bad = settings_error(self.pm, name, settings)
+        if bad:  # only the user can fix it: skipped, not counted toward the breaker
+            report.status, report.reason = "misconfigured", f"bad settings: {bad}"
+            return games
         if health.is_off(settings=fingerprint):
             report.status = "off"
-            report.reason = f"off until {health.off_until} after repeated failures " \
-                            f"(last: {health.last_error})"
+            report.reason = (f"off until {health.off_until} after repeated failures "
+                             f"(last: {health.last_error}); `patchwatch plugins --reset {name}` "
+                             "tries it now")
             return games
         # This sync's own stop switch and cap for the plugin's HTTP (see http.bind).
         self.http_controls[name] = control = http.PluginControls(name)
@@ -352,10 +392,15 @@ class _Sync:
         if ok is None:
             report.status, report.reason = "cancelled", "the sync was cancelled"
             raise _Cancelled
+        if ok == UNREACHABLE:
+            report.status, report.reason = "unreachable", reason
+            self.unreached.append((name, f"unreachable: {reason}", fingerprint))
+            return games
         if not ok:
             report.status, report.reason = "unavailable", reason
             self._fail(name, f"unavailable: {reason}", fingerprint)
             return games
+        report.weak_only = weak_only(self.pm, name, settings)
         plugin_state = health.state or {}  # freshly read from the database: the plugin's own
         answered: set[int] = set()
         status, error = self._stream(name, games, settings, plugin_state, run_id, answered,
@@ -372,6 +417,9 @@ class _Sync:
             status, error = "failed", "every game it answered was an error"
         if status == "ok":
             state.record_success(self.db, name, plugin_state)
+        elif status == "unreachable":
+            report.status, report.reason = status, error
+            self.unreached.append((name, error or status, fingerprint))
         else:
             report.status, report.reason = status, error
             self._fail(name, error or status, fingerprint)
@@ -381,8 +429,9 @@ class _Sync:
         state.record_failure(self.db, name, error, trip_after=self.config.failures_to_trip,
                              cooldown=self.config.cooldown, settings=settings)
 
-    def _available(self, name: str, settings: dict[str, Any]) -> tuple[bool | None, str | None]:
-        """Ask ``is_available`` in a worker, bounded in time; ``None`` when cancelled."""
+    def _available(self, name: str, settings: dict[str, Any]) -> tuple[Any, str | None]:
+        """Ask ``is_available`` in a worker, bounded in time: ``(True, None)``, ``(False,
+        why)``, ``(UNREACHABLE, why)``, or ``(None, None)`` when cancelled."""
         box: list[Any] = []
 
         def ask() -> None:
@@ -404,6 +453,8 @@ class _Sync:
             return False, f"is_available did not answer in {self.config.availability_timeout:g} s"
         answer = box[0]
         if isinstance(answer, Exception):
+            if http.is_unreachable(answer):
+                return UNREACHABLE, str(answer) or type(answer).__name__
             return False, f"is_available raised {type(answer).__name__}: {answer}"
         if answer is True or answer is NOT_IMPLEMENTED:
             return True, None
@@ -478,8 +529,10 @@ class _Sync:
                             batch.append(checked)
                             answered.add(checked[0].id)
                 elif kind == "error":
-                    status = "failed"
-                    error = f"{type(payload).__name__}: {payload}"
+                    if http.is_unreachable(payload):
+                        status, error = "unreachable", str(payload) or type(payload).__name__
+                    else:
+                        status, error = "failed", f"{type(payload).__name__}: {payload}"
                     break
                 elif kind == "done":
                     break
@@ -562,6 +615,10 @@ class _Sync:
             summary.checked += len(games)
             summary.unchanged += len(games)
             self.processed += len(games)
+        untitled = [(game, result.title) for game, result in batch
+                    if getattr(result, "title", None) and not _has_title(game)]
+        if untitled:
+            fill_titles(self.db, untitled)
         for outcome in state.record_results(self.db, name, run_id, batch):
             if outcome.kind == "problem":
                 report.problems += 1
@@ -581,6 +638,16 @@ class _Sync:
         self.processed += len(batch)
         state.update_run(self.db, run_id, processed=self.processed)
         self._progress()
+
+
+def weak_only(pm: PluginManager, name: str, settings: dict[str, Any]) -> str | None:
+    """The plugin's ``weak_only(settings)`` answer: why it sees only weak signals, or None
+    (also when it does not implement the hook, raises, or answers something else)."""
+    try:
+        answer = call_quick(pm, name, "weak_only", settings=settings)
+    except Exception:  # a broken hint must not fail the sync
+        return None
+    return answer.strip()[:200] if isinstance(answer, str) and answer.strip() else None
 
 
 def _progress_with_message(progress: Progress | None) -> Callable[[int, int, str], None]:
@@ -613,6 +680,12 @@ def _cancel_check(cancel: Cancel | None) -> Callable[[], bool]:
         return last["answer"]
 
     return cancelled
+
+
+def _has_title(game: Game) -> bool:
+    """Whether the library row has a title of its own (not the ``store:id`` placeholder)."""
+    title = (game.title or "").strip()
+    return bool(title) and title != f"{game.store}:{game.store_id}"
 
 
 def _failure(game: Game, status: str, message: str) -> GameFailure:

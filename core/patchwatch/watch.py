@@ -57,6 +57,8 @@ class WatchStats:
     cycles: int = 0
     updates: int = 0
     digests: int = 0
+    unchecked: int = 0
+    """Games a cycle could not check (and checks that failed as a whole)."""
     started: float = field(default_factory=time.monotonic)
 
 
@@ -93,6 +95,8 @@ def plan(pm: PluginManager, config: Config, stores: list[str]) -> list[StoreSche
     schedules = []
     for store in stores:
         primary = next((b for b in usable if b.store == store), None)
+        if primary is None:  # no plugin, or all switched off: nothing to check (see skipped)
+            continue
         default, minimum = DEFAULT_INTERVAL, DEFAULT_MINIMUM
         if primary is not None:
             try:
@@ -127,11 +131,15 @@ class Watcher:
         self.stats = WatchStats()
         self.heartbeat = parse_seconds(config.watch.get("heartbeat", HEARTBEAT), "heartbeat")
         self._busy = False
+        self.skipped: set[str] = set()
+        """Stores of the library not watched: no plugin installed, or all switched off."""
         self._wake_delivery = threading.Event()
         self._delivery_thread: threading.Thread | None = None
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, once: bool = False) -> int:
+        """Watch until stopped; returns the exit code: 0, or with ``once`` 3 when some games
+        could not be checked (as ``patchwatch sync``)."""
         from . import notify
 
         if self.config.notify:
@@ -173,7 +181,7 @@ class Watcher:
         self.log(f"stopped after {self.stats.cycles} cycle(s), {self.stats.updates} update(s), "
                  f"{self.stats.digests} digest(s); nothing is lost: an unfinished check resumes "
                  "and undelivered notifications are sent next time")
-        return 0
+        return 3 if once and self.stats.unchecked else 0
 
     def _guard(self, what: str, step: Callable[..., Any], *args: Any) -> Any:
         """Run a step of the loop; a busy or locked database is logged and tried next time."""
@@ -193,9 +201,15 @@ class Watcher:
             db.close()
         if self.only is not None:
             stores = [s for s in stores if s in self.only]
-        new = [s for s in stores if s not in self.schedules]
-        for schedule in plan(self.pm, self.config, new):
+        new = [s for s in stores if s not in self.schedules and s not in self.skipped]
+        planned = plan(self.pm, self.config, new)
+        for schedule in planned:
             self.schedules[schedule.store] = schedule  # next_at 0: checked at once
+        skipped = [s for s in new if s not in {p.store for p in planned}]
+        if skipped:
+            self.skipped.update(skipped)
+            self._log_skipped(skipped)
+        self.skipped &= set(stores)
         for gone in set(self.schedules) - set(stores):
             del self.schedules[gone]
         if announce or new:
@@ -211,6 +225,16 @@ class Watcher:
                 if schedule.note and (announce or schedule.store in new):
                     self.log(f"note: {schedule.note}")
 
+    def _log_skipped(self, stores: list[str]) -> None:
+        """One line per store that is not watched, and why."""
+        served = {b.store: b for b in backends(self.pm, self.config) if b.store and not b.error}
+        for store in sorted(stores):
+            if store in served:
+                self.log(f"{store}: not watched, every {store} plugin is switched off in the "
+                         "config (disable)")
+            else:
+                self.log(f"{store}: not watched, no plugin installed for this store")
+
     def _cycle(self, schedule: StoreSchedule) -> bool:
         """One sync of one store; returns True when it logged a line."""
         started = time.monotonic()
@@ -222,6 +246,7 @@ class Watcher:
             raise
         except Exception as exc:  # a bad database, a busy one: say so, try again next time
             summary = None
+            self.stats.unchecked += 1
             self.log(f"{schedule.store}: check failed: {exc}")
         finally:
             self._busy = False
@@ -248,9 +273,18 @@ class Watcher:
         if summary.baselines:
             parts.append(f"{summary.baselines} new baseline(s)")
         problems = len(summary.failures) + len(summary.unsupported)
-        if problems:
-            reasons = "; ".join(f"{p.name}: {p.reason}" for p in summary.plugins if p.reason)
-            parts.append(f"{problems} game(s) not checked" + (f" ({reasons})" if reasons else ""))
+        self.stats.unchecked += len(summary.failures)
+        if summary.offline:
+            parts.append(f"no store could be reached: are you offline? {problems} game(s) not "
+                         "checked (nothing counts against the plugins; tried again next cycle)")
+        elif problems:
+            # What each plugin said: a plugin that answered fine or is switched off is not
+            # the reason a game was left unchecked; the games' own reason then is.
+            reasons = "; ".join(f"{p.name}: {_short(p.reason)}" for p in summary.plugins
+                                if p.reason and p.status not in ("ok", "disabled"))
+            if not reasons:
+                reasons = _short((summary.failures or summary.unsupported)[0].message)
+            parts.append(f"{problems} game(s) not checked ({reasons})")
         if getattr(summary, "cancelled", False):
             parts.append("stopped midway (resumes next time)")
         if not parts:
@@ -351,6 +385,11 @@ class Watcher:
         return restore
 
 
+def _short(text: str | None, limit: int = 200) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _interrupt_if(watcher: Watcher) -> None:
-    if watcher._in_cycle:
+    if watcher._busy:
         _thread.interrupt_main()

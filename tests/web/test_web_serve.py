@@ -19,10 +19,11 @@ PATCHWATCH = [sys.executable, "-c", "from patchwatch.cli import main; main()"]
 
 
 def start(tmp_path: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [*PATCHWATCH, "--db", str(tmp_path / "lib.db"), "serve", "--port", "0", *args],
+    proc = subprocess.Popen(  # the database from $PATCHWATCH_DB, as a default path
+        [*PATCHWATCH, "serve", "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+             "PATCHWATCH_DB": str(tmp_path / "lib.db"),
              "PATCHWATCH_DISABLE": "steam_pics,steam_http,epic,gog", **(env or {})})
     line = proc.stdout.readline()  # the first line names the address (or the error)
     match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
@@ -95,3 +96,11 @@ def test_serve_without_the_web_extra_says_which_extra_in_one_line(tmp_path, monk
     assert result.exit_code == 1
     assert "needs the web extra: pip install 'patchwatch[web]'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_serve_refuses_a_typed_db_that_does_not_exist(tmp_path):
+    result = subprocess.run([*PATCHWATCH, "--db", str(tmp_path / "typo.db"), "serve",
+                             "--port", "0"], capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    assert result.returncode == 1 and "no database at" in result.stderr
+    assert not (tmp_path / "typo.db").exists()

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ..cli import EXIT_ERROR, Context, _guarded, db_option
+from ..cli.base import EXIT_ERROR, Context, db_option, guarded
 from ..db import open_db
 
 TOKEN_ENV = "PATCHWATCH_WEB_TOKEN"
@@ -37,7 +37,7 @@ def is_loopback_bind(host: str) -> bool:
               help="Do not run the watch loop in this process (pages and check now only).")
 @db_option
 @click.pass_obj
-@_guarded
+@guarded
 def serve(obj: Context, host: str, port: int, token: str | None, no_watch: bool) -> None:
     """Serve the updates, plugin health, notifications and feeds in a browser.
 
@@ -58,8 +58,9 @@ def serve(obj: Context, host: str, port: int, token: str | None, no_watch: bool)
     if not is_loopback_bind(host) and not token:
         raise click.UsageError(f"--host {host} reaches beyond this machine: set --token (or "
                                f"{TOKEN_ENV}) so only you can run checks from the pages")
-    config = obj.config()
-    open_db(obj.db_path).close()  # a new user's empty library: created, in WAL mode
+    config = obj.checked_config()
+    obj.require_db(create=False, how="`patchwatch sync --create --db ...`")
+    open_db(obj.db_path).close()  # a new user's empty library (the default path): created
 
     def log(line: str) -> None:
         click.echo(line)

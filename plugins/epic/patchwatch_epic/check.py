@@ -215,6 +215,7 @@ def modified_signal(item: dict[str, Any] | None, ids: EpicIds) -> Result:
             "catalog_item_id": ids.catalog_item_id,
             "title": _text(item.get("title")),
         },
+        title=(_text(item.get("title")) or "")[:300] or None,  # names an untitled library row
     )
 
 

@@ -8,7 +8,8 @@ import time
 from typing import Any, Callable
 
 import requests
-from patchwatch.http import (GaveUp, HostGate, RetryAfterTooLong, RetryPolicy, new_session,
+from patchwatch.http import (GaveUp, HostGate, RetryAfterTooLong, RetryPolicy, is_unreachable,
+                             new_session,
                              retry_after_header, send_with_retries)
 
 from .settings import EpicSettings
@@ -63,6 +64,8 @@ class EpicError(Exception):
         super().__init__(message)
         self.status = status
         self.systemic = systemic
+        self.unreachable = False
+        """The host could not be reached at all (no network, DNS, route, refused)."""
 
 
 class AuthError(EpicError):
@@ -157,8 +160,10 @@ class Http:
                 last = f"connection failed ({_short(exc.cause)})"
             else:
                 last = f"HTTP {exc.status}"
-            raise EpicError(f"{what}: {last} after {exc.attempts} attempt(s)",
-                            status=exc.status, systemic=True) from None
+            error = EpicError(f"{what}: {last} after {exc.attempts} attempt(s)",
+                              status=exc.status, systemic=True)
+            error.unreachable = is_unreachable(exc.cause)  # no network, DNS, route: say so
+            raise error from None
 
 
 def json_body(response: requests.Response, what: str) -> Any:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import patchwatch_epic
 import pytest
+from patchwatch import http as core_http
 import requests
 from patchwatch import Problem, Signal
 from patchwatch.testing import FakeStoreServer, Response
@@ -54,8 +55,10 @@ def test_is_available_says_why_credentials_are_refused(epic):
 def test_is_available_is_quick_and_truthful_when_epic_is_unreachable():
     with FakeStoreServer() as closed:
         url = closed.url
-    reason = patchwatch_epic.is_available(settings={"oauth_url": url, "legendary_user": ""})
-    assert isinstance(reason, str) and "connection failed" in reason
+    # Refused (as with no network or no route): raised as unreachable, so the core can tell
+    # an offline user from a broken store and trip no breaker.
+    with pytest.raises(core_http.Unreachable, match="connection failed"):
+        patchwatch_epic.is_available(settings={"oauth_url": url, "legendary_user": ""})
 
 
 def test_is_available_reports_bad_settings():

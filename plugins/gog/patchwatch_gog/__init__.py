@@ -18,6 +18,7 @@ from typing import Any, Iterator, Mapping
 import requests
 
 from patchwatch import Game, Links, Result, Signal, StoreInfo, hookimpl
+from patchwatch.http import Unreachable, is_unreachable
 
 from .check import check_games
 from .client import GogClient
@@ -42,6 +43,19 @@ def store_info() -> StoreInfo:
 
 
 @hookimpl
+def check_store_id(store_id: str) -> str | None:
+    """GOG product ids are whole numbers (api.gog.com/products/1207658924)."""
+    return None if store_id.isdigit() else (f"GOG product ids are whole numbers (1207658924), "
+                                             f"got {store_id!r}")
+
+
+@hookimpl
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Read the settings as a sync would; a bad one raises ``SettingsError`` naming it."""
+    GogSettings.from_mapping(settings)
+
+
+@hookimpl
 def is_available(settings: Mapping[str, Any]) -> bool | str:
     """True when the settings are usable and the API the tracked OSes need answers at all
     (any HTTP status): the builds API, or for Linux alone the product API."""
@@ -53,7 +67,10 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
     try:
         GogClient(cfg).probe(url + "/")
     except requests.RequestException as exc:
-        return f"cannot reach the GOG {name} at {url}: {type(exc).__name__}"
+        why = f"cannot reach the GOG {name} at {url}: {type(exc).__name__}"
+        if is_unreachable(exc):  # no network, DNS or route: the core tells the user
+            raise Unreachable(why) from None
+        return why
     return True
 
 

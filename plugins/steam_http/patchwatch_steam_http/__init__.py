@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from patchwatch import Game, Links, Result, Signal, StoreInfo, hookimpl
+from patchwatch.http import Unreachable
 
 from .check import Checker
+from .client import UnreachableReason
 from .settings import Settings, SettingsError
 
 PRIORITY = 50
@@ -26,6 +28,18 @@ def store_info() -> StoreInfo:
 
 
 @hookimpl
+def check_store_id(store_id: str) -> str | None:
+    """Steam app ids are whole numbers (the ``appid`` of store.steampowered.com/app/570/)."""
+    return None if store_id.isdigit() else f"Steam app ids are whole numbers (570), got {store_id!r}"
+
+
+@hookimpl
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Read the settings as a sync would; a bad one raises ``SettingsError`` naming it."""
+    Settings.from_mapping(settings)
+
+
+@hookimpl
 def is_available(settings: Mapping[str, Any]) -> bool | str:
     """True when at least one switched-on source answers a tiny request quickly."""
     try:
@@ -35,13 +49,18 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
     if not s.enabled():
         return "every signal is switched off (mirror, news, appdetails)"
     reasons = []
+    unreached = 0
     with Checker(s) as checker:
         for source in checker.sources:
             reason = source.host.probe(source.probe_url())
             if reason is None:
                 return True
+            unreached += isinstance(reason, UnreachableReason)
             reasons.append(f"{source.name} ({source.base}): {reason}")
-    return "no Steam HTTP source reachable: " + "; ".join(reasons)
+    why = "no Steam HTTP source reachable: " + "; ".join(reasons)
+    if unreached == len(reasons):  # not one host reached: maybe the user is offline
+        raise Unreachable(why)
+    return why
 
 
 @hookimpl

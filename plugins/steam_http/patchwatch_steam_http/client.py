@@ -7,7 +7,8 @@ import threading
 from typing import Any, Mapping
 
 import requests
-from patchwatch.http import GaveUp, HostGate, RetryAfterTooLong, RetryPolicy, send_with_retries
+from patchwatch.http import (GaveUp, HostGate, RetryAfterTooLong, RetryPolicy, is_unreachable,
+                             send_with_retries)
 from pyrate_limiter import Limiter, Rate, SingleBucketFactory, StateBucket, TokenBucket
 
 from .settings import Settings
@@ -139,11 +140,17 @@ class Host:
         except requests.Timeout:
             return f"no answer within {self.settings.probe_timeout:g} s"
         except requests.RequestException as exc:
+            if is_unreachable(exc):  # a str subclass the plugin's is_available counts
+                return UnreachableReason(f"unreachable ({type(exc).__name__})")
             return f"unreachable ({type(exc).__name__})"
         response.close()
         if response.status_code >= 500:
             return f"HTTP {response.status_code}"
         return None
+
+
+class UnreachableReason(str):
+    """A probe's reason when the host could not be reached at all (DNS, route, refused)."""
 
 
 def is_html(response: requests.Response) -> bool:

@@ -118,3 +118,14 @@ def test_state_reports_requests_per_source(steam, games_for, run):
     state: dict = {}
     run(games_for(10, 20), steam.settings(), state)
     assert state["last_sync"] == {"requests": {"mirror": 2, "news": 0, "appdetails": 0}, "down": {}}
+
+
+def test_no_source_reachable_at_all_is_unreachable_not_broken():
+    """Issue 18, point 2: every host refused (as with no network): the core is told, so an
+    offline user's syncs do not switch the plugin off."""
+    from patchwatch import http as core_http
+
+    dead = f"http://{closed_port()}"
+    settings = {"mirror_url": dead, "news_url": dead, "store_url": dead, "probe_timeout": 0.5}
+    with pytest.raises(core_http.Unreachable, match="no Steam HTTP source reachable"):
+        plugin.is_available(settings=settings)

@@ -26,9 +26,25 @@ def store_info() -> StoreInfo:
 
 
 @hookimpl
+def check_store_id(store_id: str) -> str | None:
+    """Steam app ids are whole numbers (the ``appid`` of store.steampowered.com/app/570/)."""
+    return None if store_id.isdigit() else f"Steam app ids are whole numbers (570), got {store_id!r}"
+
+
+@hookimpl
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Read the settings as a sync would; a bad one raises ``SettingsError`` naming it."""
+    from .settings import Settings
+
+    Settings.from_mapping(settings)
+
+
+@hookimpl
 def is_available(settings: Mapping[str, Any]) -> bool | str:
     """Log on (or reuse the logged-on connection) within ``connect_timeout``."""
-    from .session import PicsError, session_for, wait
+    from patchwatch.http import Unreachable
+
+    from .session import PicsError, PicsUnreachable, session_for, wait
     from .settings import Settings, SettingsError
 
     try:
@@ -38,6 +54,8 @@ def is_available(settings: Mapping[str, Any]) -> bool | str:
     try:
         session = session_for(config)
         wait(session.submit(_noop), config.connect_timeout + 2)
+    except PicsUnreachable as exc:  # no CM reachable at all: maybe the user is offline
+        raise Unreachable(str(exc)) from None
     except PicsError as exc:
         return str(exc)
     return True

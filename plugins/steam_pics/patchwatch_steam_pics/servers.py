@@ -32,6 +32,11 @@ BAD_FOR = 300.0
 class DirectoryError(RuntimeError):
     """The Steam Directory could not be read or gave no usable server."""
 
+    def __init__(self, message: str, *, reached: bool = False) -> None:
+        super().__init__(message)
+        self.reached = reached
+        """It answered (an HTTP error, an unusable body): the network works."""
+
 
 @dataclass(frozen=True)
 class Server:
@@ -112,11 +117,13 @@ def read_directory(url: str, timeout: float, cell_id: int = 0) -> ServerList:
     finally:
         session.close()
     if response.status_code != 200:
-        raise DirectoryError(f"Steam Directory {url} answered HTTP {response.status_code}")
+        raise DirectoryError(f"Steam Directory {url} answered HTTP {response.status_code}",
+                             reached=True)
     try:
         return parse_directory(response.json())
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise DirectoryError(f"Steam Directory {url} sent an unusable answer: {exc}") from None
+        raise DirectoryError(f"Steam Directory {url} sent an unusable answer: {exc}",
+                             reached=True) from None
 
 
 def parse_directory(answer: Mapping[str, Any]) -> ServerList:

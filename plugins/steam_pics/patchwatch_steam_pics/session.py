@@ -35,6 +35,10 @@ class PicsUnavailable(PicsError):
     """No logged-on connection to a CM (unreachable, logon refused, backing off)."""
 
 
+class PicsUnreachable(PicsUnavailable):
+    """No CM could be reached at all (no network, no route, every connection refused)."""
+
+
 class _ServerFailed(Exception):
     """One CM would not log us on (unreachable, refused, silent): try the next one."""
 
@@ -63,6 +67,8 @@ class SteamSession:
         self.server_list: servers.ServerList | None = servers.from_settings(cm_servers) if cm_servers else None
         """The servers to try; made on first logon unless given."""
         self.directory_error = ""
+        self.directory_reached = False
+        """The Steam Directory answered during the last logon (so the network works)."""
         self._directory_retry_at = 0.0
         self._list_lock = threading.Lock()
         self.connect_timeout = 10.0
@@ -80,6 +86,7 @@ class SteamSession:
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = ""
+        self._last_kind: type[PicsUnavailable] = PicsUnavailable
         self._thread = threading.Thread(target=self._run, name="steam-pics-session", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -147,6 +154,7 @@ class SteamSession:
         import gevent.lock
 
         hub = gevent.get_hub()
+        hub.exception_stream = _LogStream()  # a greenlet's error: a log line, not stderr
         self._stop = gevent.event.Event()
         self._logon_lock = gevent.lock.BoundedSemaphore()
         self._wakeup = hub.loop.async_()
@@ -193,12 +201,13 @@ class SteamSession:
                 return self._client
             wait_for = self._retry_at - time.monotonic()
             if wait_for > 0:
-                raise PicsUnavailable(f"{self._last_error} (next try in {wait_for:.1f} s)")
+                raise self._last_kind(f"{self._last_error} (next try in {wait_for:.1f} s)")
             try:
                 self._client = self._logon()
             except PicsUnavailable as exc:
                 self._failures += 1
                 self._last_error = str(exc)
+                self._last_kind = type(exc)
                 delay = min(self.retry_backoff_max, self.retry_backoff * 2 ** (self._failures - 1))
                 self._retry_at = time.monotonic() + delay
                 raise
@@ -212,6 +221,7 @@ class SteamSession:
         ``TryAnotherCM`` / ``ServiceUnavailable`` answer or silence, all within
         ``connect_timeout``."""
         self._disconnect()
+        self.directory_reached = False
         deadline = time.monotonic() + self.connect_timeout
         server_list = self._servers(deadline)
         candidates = [s for kind in self.kinds for s in server_list.ordered([kind])][:MAX_ATTEMPTS]
@@ -234,7 +244,9 @@ class SteamSession:
                 continue
             log.debug("logged on to %s", server)
             return client
-        raise PicsUnavailable(self._explain(failures, server_list))
+        unreached = (bool(failures) and not any(f.reached for _, f in failures)
+                     and not self.directory_reached)
+        raise (PicsUnreachable if unreached else PicsUnavailable)(self._explain(failures, server_list))
 
     def _explain(self, failures: list[tuple["servers.Server", _ServerFailed]],
                  server_list: "servers.ServerList") -> str:
@@ -261,12 +273,17 @@ class SteamSession:
             timeout = max(0.5, min(5.0, (deadline - time.monotonic()) / 2))
             pool = gevent.get_hub().threadpool  # requests blocks: keep the hub free
             try:
-                fetched = pool.spawn(servers.read_directory, self.directory_url, timeout).get(timeout=timeout + 1)
+                fetched, error = pool.spawn(_read_directory, self.directory_url, timeout).get(
+                    timeout=timeout + 1)
+                if error is not None:
+                    raise error
             except (servers.DirectoryError, gevent.Timeout) as exc:
+                self.directory_reached = getattr(exc, "reached", False)
                 self.directory_error = str(exc) or f"Steam Directory gave no answer within {timeout:g} s"
                 self._directory_retry_at = time.monotonic() + servers.BAD_FOR
                 log.info("steam_pics: %s", self.directory_error)
             else:
+                self.directory_reached = True
                 self.directory_error = ""
                 with self._list_lock:
                     if self.server_list is not None:
@@ -317,6 +334,32 @@ class SteamSession:
                 client.disconnect()
             except Exception:  # noqa: BLE001 - already gone
                 pass
+
+
+class _LogStream:
+    """Where the session's hub writes the traceback of a greenlet that raised (gevent prints
+    them to stderr by default: ``Hub.exception_stream``): the plugin's debug log instead, so
+    neither the terminal nor ``watch``'s journal gets a traceback."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.debug("steam_pics: gevent: %s", text.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _read_directory(url: str, timeout: float) -> tuple["servers.ServerList | None", Exception | None]:
+    """:func:`servers.read_directory` for the hub's thread pool: its error is returned, not
+    raised, because gevent prints the traceback of anything raised in a pool thread to stderr
+    (gevent/threadpool.py: ``ThreadResult`` hands it to ``Hub.handle_error``)."""
+    try:
+        return servers.read_directory(url, timeout), None
+    except servers.DirectoryError as exc:
+        return None, exc
+    except Exception as exc:  # noqa: BLE001 - a surprise is still one line, not a traceback
+        return None, servers.DirectoryError(f"Steam Directory {url}: {type(exc).__name__}: {exc}")
 
 
 def _stop(client: Any) -> None:  # a marker job, never called

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from patchwatch import Signal
+from patchwatch import http as core_http
 from patchwatch_steam_pics import check_updates_bulk, is_available
 from patchwatch_steam_pics.session import close_sessions, session_for
 from patchwatch_steam_pics.settings import Settings
@@ -88,11 +89,14 @@ def test_no_cm_reachable_is_quick_and_says_so() -> None:
     port = int(closed_address().rsplit(":", 1)[1])
     started = time.monotonic()
     try:
-        reason = is_available({"cm_servers": f"127.0.0.1:{port}", "connect_timeout": 5})
+        # Not one CM reached (refused, as with no network or no route): raised as
+        # unreachable, so the core can tell an offline user from a broken store.
+        with pytest.raises(core_http.Unreachable, match="no Steam CM reachable") as raised:
+            is_available({"cm_servers": f"127.0.0.1:{port}", "connect_timeout": 5})
     finally:
         close_sessions()
     assert time.monotonic() - started < 2
-    assert isinstance(reason, str) and "no Steam CM reachable" in reason and str(port) in reason
+    assert str(port) in str(raised.value)
 
 
 def test_silent_cm_is_unavailable_within_connect_timeout(steam_cm: FakeSteamCM, settings: dict) -> None:
@@ -127,7 +131,8 @@ def test_never_reaches_beyond_loopback(steam_cm: FakeSteamCM, settings: dict) ->
     try:
         assert is_available(settings) is True
         list(check_updates_bulk([_game(10), _game(20)], settings, {}))
-        is_available({"cm_servers": closed_address()})
+        with pytest.raises(core_http.Unreachable):
+            is_available({"cm_servers": closed_address()})
     finally:
         watching.clear()
     connects = [addr for event, addr in seen if event == "socket.connect"]
