@@ -2,10 +2,13 @@
 
 import pluggy
 
-from .models import Game, Links, Problem, Result, Signal, StoreInfo, Unchanged
+from .errors import LauncherNotFound
+from .models import (Game, LauncherGame, LauncherInfo, LauncherWarning, Links, Problem, Result,
+                     Signal, StoreInfo, Unchanged)
 
 __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("patchwatch")
 
-__all__ = ["hookimpl", "Game", "Signal", "Problem", "Result", "StoreInfo", "Unchanged", "Links", "__version__"]
+__all__ = ["hookimpl", "Game", "Signal", "Problem", "Result", "StoreInfo", "Unchanged", "Links",
+           "LauncherInfo", "LauncherGame", "LauncherWarning", "LauncherNotFound", "__version__"]

@@ -20,6 +20,8 @@ RUNS = "patchwatch_runs"
 PLUGIN_STATE = "patchwatch_plugin_state"
 OUTBOX = "patchwatch_outbox"
 NOTIFY_STATE = "patchwatch_notify_state"
+INSTALLED = "patchwatch_installed"
+LAUNCHER_CACHE = "patchwatch_launcher_cache"
 BACKLOGIA_UPDATES = "game_depot_updates"
 BUSY_TIMEOUT_MS = 5000
 
@@ -63,6 +65,18 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[list[str]]]
     ),
     NOTIFY_STATE: (  # the last update id already turned into a digest
         {"name": str, "value": str},
+        "name", [],
+    ),
+    INSTALLED: (  # what the launchers on this machine know; see launchers.py
+        # game_id typed BLOB (no conversion), as in CHECKS: a host's ids may be text.
+        {"launcher": str, "store": str, "store_id": str, "game_id": bytes, "title": str,
+         "installed": int, "build": str, "kind": str, "version": str, "branch": str,
+         "install_path": str, "update_pending": int, "source": str, "extra": str,
+         "first_seen": str, "changed_at": str},
+        ("launcher", "store", "store_id"), [["game_id"]],
+    ),
+    LAUNCHER_CACHE: (  # each launcher plugin's read cache, as JSON; see launchers.py
+        {"name": str, "data": str, "updated_at": str, "fingerprint": str},
         "name", [],
     ),
 }

@@ -19,3 +19,8 @@ class LibraryError(PatchwatchError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived (``systemctl stop``, ``docker stop``): handled like Ctrl-C."""
+
+
+class LauncherNotFound(PatchwatchError):
+    """Raised by a launcher plugin's ``read_launcher`` when its launcher is not on this
+    machine: shown as a one-line note, not an error."""

@@ -6,6 +6,15 @@ plugins``, ``PATCHWATCH_DISABLE``, the ``[plugins.<name>]`` config section). Imp
 the hooks with ``from patchwatch import hookimpl``. Every argument is optional: declare
 only those you use. The core calls one plugin at a time, so an error in yours never
 reaches another plugin.
+
+A launcher plugin (Steam client, Heroic, GOG Galaxy...) implements ``launcher_info`` and
+``read_launcher`` instead: it says what a launcher on this machine knows (owned and
+installed games, the installed build and branch), read from the launcher's files. It is
+packaged and named the same way and gets its ``[plugins.<name>]`` section as settings.
+
+This contract changes only with the core's second version number while it is 0.x: a plugin
+for the 0.1 series requires ``patchwatch>=0.1,<0.2``, and the core refuses to load a plugin
+whose requirement excludes it (``plugins.contract_error``).
 """
 
 from __future__ import annotations
@@ -14,7 +23,8 @@ from typing import Any, Iterable, Mapping
 
 import pluggy
 
-from .models import Game, Links, Result, Signal, StoreInfo, Unchanged
+from .models import (Game, LauncherGame, LauncherInfo, LauncherWarning, Links, Result, Signal,
+                     StoreInfo, Unchanged)
 
 hookspec = pluggy.HookspecMarker("patchwatch")
 
@@ -129,4 +139,41 @@ def update_links(game: Game, signal: Signal, settings: Mapping[str, Any]) -> Lin
     :class:`Links` (store page, patch-notes page, a short excerpt) or None. Keep it to one
     or two quick requests with short timeouts: the notification waits for you (at most
     ``links_timeout`` seconds for the whole cycle). Raising counts as no links.
+    """
+
+
+@hookspec
+def launcher_info() -> LauncherInfo:
+    """Say which launcher you read and the stores its games belong to.
+
+    Called once per plugin manager, like ``store_info`` (same 5 s bound; no file access):
+    ``LauncherInfo(launcher="Steam client", stores=("steam",), branch_setting="branches")``.
+    """
+
+
+@hookspec
+def read_launcher(settings: Mapping[str, Any],
+                  cache: dict[str, Any]) -> Iterable[LauncherGame | LauncherWarning]:
+    """Yield what the launcher on this machine knows: one :class:`LauncherGame` per game.
+
+    Find the launcher's files yourself (the platform's default places) unless ``settings``
+    (your ``[plugins.<name>]`` section) names paths. When the launcher is not there at all,
+    raise :class:`patchwatch.LauncherNotFound` with one line saying where you looked.
+
+    The files are another program's, maybe being rewritten while you read: never write,
+    lock or follow credentials files; for each file or folder you cannot use (missing,
+    truncated, malformed, permission denied, too large), yield one :class:`LauncherWarning`
+    naming it and go on with the rest. Set ``LauncherGame.source`` to the file a game came
+    from: while that file (or a folder above it) has a warning, the core keeps what it knew.
+
+    ``cache`` is yours, kept between calls (``patchwatch watch`` re-reads every cycle): keep
+    what you parsed from each file under its ``(mtime, size)`` so an unchanged launcher is
+    re-read with ``stat`` calls only. Keep it plain JSON data (``LauncherGame.to_dict()``)
+    and the core also saves it in the database (up to 8 MiB), so a new process is as quick;
+    anything else lives in the process only. Treat what you find there as untrusted.
+
+    The core bounds the call in time (60 s) and checks each item as it does answers; a bad
+    item becomes a warning naming your plugin. Yield the same ``LauncherGame`` objects for
+    unchanged files and they are checked only once. ``patchwatch.launchers`` stores the
+    results; your plugin never touches the database.
     """

@@ -442,8 +442,8 @@ def _validated(game: Mapping[str, Any], n: int) -> tuple[str, str, str | None, A
     if not store or not store_id:
         raise LibraryError(f"game #{n}: both store and store_id are required, got {dict(game)!r}")
     title = game.get("title") or game.get("name")
-    for field, value in (("store", store), ("store_id", store_id), ("title", title)):
-        _check_unicode(value, field, n)
+    for name, value in (("store", store), ("store_id", store_id), ("title", title)):
+        _check_unicode(value, name, n)
     extra = game.get("extra") or game.get("extra_data")
     if isinstance(extra, str) and extra:
         try:
@@ -523,3 +523,18 @@ def _read_csv(path: Path, head: str) -> Iterator[dict[str, Any]]:
                     yield dict(zip(header, row))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LibraryError(f"cannot read {path}: {exc}") from None
+
+
+def game_index(db: sqlite_utils.Database) -> dict[tuple[str, str], Any]:
+    """``(store, store id) → row id`` for every game, hidden ones and host rows whose id is
+    only in ``extra_data`` (see :data:`ID_KEYS`) included, read as :func:`load_games` reads
+    them. One query; the first row wins when a host has duplicates."""
+    index: dict[tuple[str, str], Any] = {}
+    extra = ", extra_data" if "extra_data" in db["games"].columns_dict else ", NULL"
+    for game_id, store, store_id, extra_data in _fast_rows(
+            db, f"SELECT id, store, store_id{extra} FROM games "
+                "WHERE store IS NOT NULL ORDER BY id"):
+        key = id_text(store_id) or _id_from_extra(extra_data)
+        if key:
+            index.setdefault((str(store).strip().lower(), key), game_id)
+    return index

@@ -227,3 +227,94 @@ def brief_repr(value: Any) -> str:
     """``repr(value)``, cut to 80 characters for a message."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# -- launcher plugins ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LauncherInfo:
+    """What a launcher plugin says about itself through the ``launcher_info`` hook."""
+
+    launcher: str
+    """The launcher's name for people (``Steam client``, ``Heroic``)."""
+    stores: tuple[str, ...] = ()
+    """The library store ids its games belong to (``("epic", "gog")``)."""
+    description: str = ""
+    branch_setting: str | None = None
+    """The ``[stores.<store>]`` setting, a table of store id → branch, that the store's
+    plugins track a branch from (``branches`` for Steam). When set, a game installed on a
+    non-default branch is tracked on that branch unless the user's table names the game."""
+
+
+@dataclass(frozen=True)
+class LauncherGame:
+    """One game a launcher on this machine knows: installed, or only owned."""
+
+    store: str
+    """The library's store id (``steam``, ``epic``, ``gog``)."""
+    store_id: str
+    """The game's id in that store, as the store plugins use it (app id, app name, product id)."""
+    title: str | None = None
+    installed: bool = True
+    """False for a game the launcher lists as owned but not installed."""
+    build: str | None = None
+    """The installed build, in the form the store's plugins report as the value of ``kind``."""
+    kind: str | None = None
+    """The signal kind ``build`` compares with (``buildid``, ``buildid@beta``, ``build_id``)."""
+    version: str | None = None
+    """The installed version label, for people (``1.0.3``)."""
+    branch: str | None = None
+    """The branch installed; None for the default one."""
+    install_path: str | None = None
+    update_pending: bool | None = None
+    """The launcher's own "update required" flag; None when it does not say."""
+    source: str | None = None
+    """The file this came from: its stored state is kept while that file cannot be read."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Ids a store plugin needs besides ``store_id`` (Epic's ``namespace``); plain JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (for a plugin's ``cache``); :meth:`from_dict` reads it back."""
+        data = {name: getattr(self, name) for name in _LAUNCHER_GAME_FIELDS}
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LauncherGame":
+        """A game from :meth:`to_dict`'s data; raises ``TypeError`` for anything else."""
+        return cls(**{k: v for k, v in data.items() if k in _LAUNCHER_GAME_FIELDS})
+
+
+_LAUNCHER_GAME_FIELDS = ("store", "store_id", "title", "installed", "build", "kind", "version",
+                         "branch", "install_path", "update_pending", "source", "extra")
+
+
+@dataclass(frozen=True)
+class LauncherWarning:
+    """A file (or folder) the plugin could not read; the rest of the read goes on."""
+
+    path: str
+    message: str
+
+
+def checked_launcher_game(game: Any) -> LauncherGame:
+    """``game`` with every field checked (as :func:`checked_result` does for signals)."""
+    if not isinstance(game, LauncherGame):
+        raise BadAnswer(f"read_launcher() must yield LauncherGame or LauncherWarning, "
+                        f"got {brief_repr(game)}")
+    for name in ("installed",):
+        if not isinstance(getattr(game, name), bool):
+            raise BadAnswer(f"LauncherGame.{name} must be True or False, got "
+                            f"{brief_repr(getattr(game, name))}")
+    if game.update_pending is not None and not isinstance(game.update_pending, bool):
+        raise BadAnswer(f"LauncherGame.update_pending must be True, False or None, got "
+                        f"{brief_repr(game.update_pending)}")
+    if not isinstance(game.extra, Mapping):
+        raise BadAnswer(f"LauncherGame.extra must be a dict, got {brief_repr(game.extra)}")
+    texts = {name: _text(game, name) for name in
+             ("title", "build", "kind", "version", "branch", "install_path", "source")}
+    return LauncherGame(
+        store=_text(game, "store", required=True).strip().lower(),
+        store_id=_text(game, "store_id", required=True).strip(),
+        installed=game.installed, update_pending=game.update_pending,
+        extra=_detail_copy(game.extra), **texts)

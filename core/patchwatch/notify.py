@@ -23,6 +23,7 @@ import sqlite_utils
 from .config import Config
 from .db import NOTIFY_STATE, OUTBOX, UPDATES, write
 from .errors import ConfigError
+from .launchers import installed_game_ids
 from .library import now_iso
 from .state import pid_alive
 
@@ -53,10 +54,22 @@ def retry_delays(config: Config) -> tuple[float, float]:
     return first, most
 
 
+NO_APPRISE = ("notifications need Apprise, which is not installed: "
+              "pip install 'patchwatch[notify]' (or add apprise to patchwatch's environment)")
+
+
+def _apprise() -> Any:
+    """The ``apprise`` module (the ``notify`` extra), or a one-line :class:`ConfigError`."""
+    try:
+        import apprise
+    except ImportError:
+        raise ConfigError(NO_APPRISE) from None
+    return apprise
+
+
 def check_urls(urls: Iterable[str]) -> None:
     """Raise :class:`ConfigError` naming the first notify URL Apprise cannot use."""
-    import apprise
-
+    apprise = _apprise()
     for url in urls:
         if not apprise.Apprise().add(url):
             raise ConfigError(f"notify: Apprise does not understand the URL {_private(url)!r} "
@@ -95,6 +108,8 @@ def entry_lines(row: Mapping[str, Any]) -> list[str]:
     line = f"• {_name(row)} ({row['store']}): {versions}{what}"
     if not row["is_build"]:
         line += " (store data changed; not a confirmed build)"
+    if row.get("installed_here"):
+        line += " [installed here]"
     lines = [line]
     if row.get("published_at"):
         lines.append(f"  published {_when(row['published_at'])}")
@@ -149,8 +164,12 @@ def pending_updates(db: sqlite_utils.Database, config: Config) -> list[dict[str,
     """Updates after the cursor that would go into the next digest (not yet enqueued)."""
     cursor = _cursor(db) or 0
     rows = list(db.query(f"SELECT * FROM {UPDATES} WHERE id > ? ORDER BY id", [cursor]))
-    return [r for r in rows if (r["is_build"] or config.notify_weak)
+    rows = [r for r in rows if (r["is_build"] or config.notify_weak)
             and not is_muted(config, r["store"], r["store_id"])]
+    here = installed_game_ids(db, {r["game_id"] for r in rows})
+    for row in rows:
+        row["installed_here"] = row["game_id"] in here
+    return rows
 
 
 def enqueue(db: sqlite_utils.Database, config: Config,
@@ -297,8 +316,10 @@ def _safe_send(send: Sender, url: str, title: str, body: str) -> str | None:
 
 def send_apprise(url: str, title: str, body: str) -> str | None:
     """Send one message to one Apprise URL; None when Apprise reports it delivered."""
-    import apprise
-
+    try:
+        apprise = _apprise()
+    except ConfigError as exc:
+        return str(exc)
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return "Apprise does not understand this URL"

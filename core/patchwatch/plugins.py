@@ -9,8 +9,10 @@ from importlib.metadata import entry_points
 from typing import Any, Mapping
 
 import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
-from . import hookspecs
+from . import __version__, hookspecs
 from .config import Config
 from .models import BadAnswer, checked_store_info
 
@@ -61,6 +63,13 @@ def load_entry_points(pm: PluginManager, *, strict: bool = False) -> None:
                 raise RuntimeError(f"plugin {name}: {pm.load_errors[name]}")
             continue
         ep = eps[0]
+        wrong_core = contract_error(ep.dist)
+        if wrong_core is not None:  # never import a plugin built for another hook contract
+            pm.load_errors[name] = wrong_core
+            pm.versions[name] = ep.dist.version
+            if strict:
+                raise RuntimeError(f"plugin {name}: {wrong_core}")
+            continue
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must not take the others down
@@ -70,6 +79,31 @@ def load_entry_points(pm: PluginManager, *, strict: bool = False) -> None:
             continue
         if _register(pm, plugin, name, strict) and ep.dist is not None:
             pm.versions[name] = ep.dist.version
+
+
+def contract_error(dist: Any, core_version: str = __version__) -> str | None:
+    """Why the distribution ``dist`` does not fit this core, or None when it does.
+
+    A plugin states the core versions whose hook contract it implements in its own
+    requirement on ``patchwatch`` (``patchwatch>=0.1,<0.2``); pip and uv honour it at install
+    time, and this check holds it at load time too (an install with ``--no-deps``, a core
+    upgraded under the plugin). A requirement with no version range fits every core.
+    """
+    if dist is None:
+        return None
+    for line in dist.requires or ():
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) != GROUP:
+            continue
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        if req.specifier and not req.specifier.contains(core_version, prereleases=True):
+            return (f"{dist.name} {dist.version} is built for patchwatch{req.specifier}, "
+                    f"this is patchwatch {core_version}: install a {dist.name} made for it")
+    return None
 
 
 def _dist_name(ep: Any) -> str:
@@ -114,6 +148,18 @@ def call(pm: pluggy.PluginManager, plugin_name: str, hook: str, **kwargs: Any) -
     return NOT_IMPLEMENTED
 
 
+def implements(pm: pluggy.PluginManager, plugin_name: str, hook: str) -> bool:
+    """Whether the plugin registered as ``plugin_name`` implements ``hook``."""
+    return any(impl.plugin_name == plugin_name
+               for impl in getattr(pm.hook, hook).get_hookimpls())
+
+
+def is_launcher_only(pm: pluggy.PluginManager, plugin_name: str) -> bool:
+    """A launcher plugin (see :mod:`patchwatch.launchers`) that serves no store."""
+    return (implements(pm, plugin_name, "read_launcher")
+            and not implements(pm, plugin_name, "store_info"))
+
+
 @dataclass
 class Backend:
     """A registered plugin as the core sees it: what it serves and whether it may run."""
@@ -144,7 +190,7 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
     disabled = config.disabled()
     found: list[Backend] = []
     names = [name for name, plugin in pm.list_name_plugin()
-             if name is not None and plugin is not None]
+             if name is not None and plugin is not None and not is_launcher_only(pm, name)]
     for name, (info, error) in _store_infos(pm, names).items():
         if error is not None:
             found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
@@ -159,7 +205,8 @@ def backends(pm: PluginManager, config: Config) -> list[Backend]:
             change_feed=info.change_feed is True,
         ))
     for name, error in pm.load_errors.items():
-        found.append(Backend(name, None, 0, error=error, disabled=name in disabled))
+        found.append(Backend(name, None, 0, error=error, version=pm.versions.get(name),
+                             disabled=name in disabled))
     return sorted(found, key=lambda b: (b.store or "~", -b.priority, b.name))
 
 
@@ -248,7 +295,8 @@ def check_config(pm: PluginManager, config: Config, found: list[Backend] | None 
     from .errors import ConfigError
 
     found = found if found is not None else backends(pm, config)
-    known = {b.name for b in found}
+    known = {b.name for b in found} | {  # launcher plugins serve no store: not backends
+        n for n, p in pm.list_name_plugin() if n and p is not None and is_launcher_only(pm, n)}
     stores = {b.store for b in found if b.store}
     named = [(f"[plugins.{n}]", n) for n in config.plugins] + \
         [(f"[priority] {n}", n) for n in config.priorities] + \

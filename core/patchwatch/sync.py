@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from . import http, state
+from . import http, launchers, state
 from .config import Config, load_config
 from .db import database_error, open_db
 from .errors import PatchwatchError
@@ -190,8 +190,9 @@ def sync_library(
     database = open_db(path, wal=wal, lock_wait=config.lock_wait)
     try:
         with sync_lock(path) as locked:
-            sync = _Sync(database, path, pm or get_plugin_manager(), config, stores,
-                         progress, cancel)
+            pm = pm or get_plugin_manager()
+            config = launchers.with_installed_branches(database, config, pm)
+            sync = _Sync(database, path, pm, config, stores, progress, cancel)
             sync.include_hidden = include_hidden
             sync.locked = locked
             return sync.run(resume)

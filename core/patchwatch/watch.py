@@ -131,6 +131,7 @@ class Watcher:
         self.stats = WatchStats()
         self.heartbeat = parse_seconds(config.watch.get("heartbeat", HEARTBEAT), "heartbeat")
         self._busy = False
+        self._launcher_errors: dict[str, str | None] = {}
         self.skipped: set[str] = set()
         """Stores of the library not watched: no plugin installed, or all switched off."""
         self._wake_delivery = threading.Event()
@@ -156,6 +157,8 @@ class Watcher:
             last_line = time.monotonic()
             while not self.stop.is_set():
                 due = [s for s in self.schedules.values() if s.next_at <= time.monotonic()]
+                if due:  # what was updated through a launcher leaves `outdated` by itself
+                    self._guard("reading the launchers", self._launchers)
                 for schedule in due:
                     if self.stop.is_set():
                         break
@@ -224,6 +227,22 @@ class Watcher:
             for schedule in self.schedules.values():
                 if schedule.note and (announce or schedule.store in new):
                     self.log(f"note: {schedule.note}")
+
+    def _launchers(self) -> None:
+        """Re-read the launchers (only changed files are parsed); log what changed."""
+        from .launchers import refresh_installed
+
+        refresh = refresh_installed(self.db_path, pm=self.pm, config=self.config)
+        for report in refresh.reports:
+            if report.error and self._launcher_errors.get(report.name) != report.error:
+                self.log(f"launcher {report.name}: failed: {report.error}")
+            self._launcher_errors[report.name] = report.error
+        updated = refresh.changes.updated
+        if updated:
+            names = ", ".join(title or f"{store}:{store_id}"
+                              for store, store_id, title in updated[:5])
+            more = f" and {len(updated) - 5} more" if len(updated) > 5 else ""
+            self.log(f"updated through a launcher: {names}{more}")
 
     def _log_skipped(self, stores: list[str]) -> None:
         """One line per store that is not watched, and why."""

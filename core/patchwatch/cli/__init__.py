@@ -103,8 +103,9 @@ def _lingering() -> list[threading.Thread]:
 def cli(ctx: click.Context, db: str | None, config: str | None) -> None:
     """Tell which games of your library got a real update (a new build).
 
-    Add games with `patchwatch games add` or `patchwatch games import`, then run
-    `patchwatch sync`. Exit codes: 0 all checked, 1 error, 2 usage error,
+    Fill the library from the launchers on this machine with `patchwatch games
+    import-launchers` (or add games with `patchwatch games add` / `games import`), then run
+    `patchwatch sync`; `patchwatch outdated` lists installed games behind their newest build. Exit codes: 0 all checked, 1 error, 2 usage error,
     3 some games could not be checked, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
     """
     ctx.obj = Context(db, config)
@@ -126,3 +127,6 @@ cli.add_command(games)
 cli.add_command(notify)
 cli.add_command(watch)
 cli.add_command(serve)
+
+from .launchers import register as register_launchers  # noqa: E402
+register_launchers(cli)  # games import-launchers, outdated, launchers

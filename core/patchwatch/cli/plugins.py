@@ -85,6 +85,9 @@ def plugins(obj: Context, as_json: bool, verbose: bool, reset: tuple[str, ...]) 
             click.echo(f"{'':<12} {row['description']}")
     for note in obj.config_notes:
         click.echo(f"note: config {note}")
+    from ..launchers import launcher_names
+    if launcher_names(pm):
+        click.echo(f"launcher plugins: {', '.join(launcher_names(pm))} (`patchwatch launchers`)")
     if not verbose and any(len(r["why"] or r["weak_only"] or "") > REASON_CHARS for r in rows):
         click.echo("(reasons cut short: --verbose or --json shows them whole)")
 

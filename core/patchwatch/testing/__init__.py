@@ -1,8 +1,9 @@
 """Test kit for patchwatch and its store plugins.
 
-Installed with patchwatch as a pytest plugin: the ``fake_store`` fixture gives a started
-:class:`FakeStoreServer` on loopback; ``patchwatch_env`` gives a fresh plugin manager and
-an empty database so installed plugins never leak into a test.
+Installed with patchwatch as a pytest plugin (:mod:`patchwatch.testing.pytest_plugin`): the
+``fake_store`` fixture gives a started :class:`FakeStoreServer` on loopback, and the ``live``
+marker is registered. To test a plugin through the real sync without the installed plugins,
+pass ``pm=patchwatch.plugins.new_plugin_manager({"name": module})`` to ``sync_library``.
 """
 
 from .answers import each_answer, read_answers

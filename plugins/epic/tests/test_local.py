@@ -24,7 +24,7 @@ def age(path, seconds):
     os.utime(path, (then, then))
 
 
-def setup(epic, tmp_path):
+def arrange(epic, tmp_path):
     for name in ("Fig", "Sugar"):
         epic.add_game(name)
     folder = tmp_path / "legendary"
@@ -34,7 +34,7 @@ def setup(epic, tmp_path):
 
 
 def test_a_fresh_assets_json_answers_without_any_request(epic, check, fake_store, tmp_path):
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     results = check(games_of(epic), settings)
     assert fake_store.requests == [], "no token, no assets call"
     for gid, item in enumerate(epic.items.values(), 1):
@@ -44,7 +44,7 @@ def test_a_fresh_assets_json_answers_without_any_request(epic, check, fake_store
 
 def test_same_value_from_file_and_from_epic(epic, check, tmp_path):
     """Switching between the file and the network never looks like an update."""
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     local = check(games_of(epic), settings)
     remote = check(games_of(epic), dict(settings, local_max_age=0))
     assert "launcher assets" in remote[1].detail["source"]
@@ -52,7 +52,7 @@ def test_same_value_from_file_and_from_epic(epic, check, tmp_path):
 
 
 def test_a_stale_assets_json_is_not_trusted(epic, check, fake_store, tmp_path):
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     new = epic.publish_build("Fig")
     age(folder / "assets.json", 7200)
     assert check(games_of(epic), settings)[1].value == new
@@ -60,7 +60,7 @@ def test_a_stale_assets_json_is_not_trusted(epic, check, fake_store, tmp_path):
 
 
 def test_an_app_missing_from_assets_json_asks_epic(epic, check, fake_store, tmp_path):
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     epic.add_game("Salt")  # bought after legendary last listed the assets
     results = check(games_of(epic), settings)
     assert results[3].kind == "build_version"
@@ -68,7 +68,7 @@ def test_an_app_missing_from_assets_json_asks_epic(epic, check, fake_store, tmp_
 
 
 def test_an_install_newer_than_assets_json_asks_epic(epic, check, fake_store, tmp_path):
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     age(folder / "assets.json", 60)
     new = epic.publish_build("Fig")
     epic.write_legendary_installed(folder, {"Fig": new})  # legendary installed the update
@@ -78,7 +78,7 @@ def test_an_install_newer_than_assets_json_asks_epic(epic, check, fake_store, tm
 
 
 def test_an_older_install_does_not_distrust_assets_json(epic, check, fake_store, tmp_path):
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     fig = epic.items["Fig"]
     epic.write_legendary_installed(folder, {"Fig": fig.build_version})
     age(folder / "installed.json", 60)
@@ -87,13 +87,13 @@ def test_an_older_install_does_not_distrust_assets_json(epic, check, fake_store,
 
 
 def test_local_max_age_zero_always_asks_epic(epic, check, fake_store, tmp_path):
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     check(games_of(epic), dict(settings, local_max_age=0))
     assert fake_store.count(ASSETS) == 1
 
 
 def test_a_broken_assets_json_falls_back_to_epic(epic, check, fake_store, tmp_path):
-    folder, settings = setup(epic, tmp_path)
+    folder, settings = arrange(epic, tmp_path)
     (folder / "assets.json").write_text('{"Windows": [')  # legendary mid-write
     assert check(games_of(epic), settings)[1].kind == "build_version"
     assert fake_store.count(ASSETS) == 1
