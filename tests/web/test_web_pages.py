@@ -55,6 +55,28 @@ def test_filter_by_store_and_period(lib, kit):
     assert c.get("/index.json?period=forever").json()["error"].startswith("period must be")
 
 
+def test_filter_by_what_is_installed_and_out_of_date_here(lib, kit):
+    """The launchers' last read (patchwatch_installed) narrows the list: game 2 is installed
+    on the build before its update (out of date), game 3 installed and current."""
+    from patchwatch.launchers import LauncherReport, record_installed
+    from patchwatch.models import LauncherGame
+    lib.steam.catalogue["3"] = 777
+    lib.sync()
+    games = [LauncherGame("steam", "2", build="102", kind="buildid", source="/s/2.acf"),
+             LauncherGame("steam", "3", build="777", kind="buildid", source="/s/3.acf")]
+    db = open_db(lib.path)
+    record_installed(db, [LauncherReport("launcher_steam", "Steam", ("steam",), games,
+                                         finished=True)])
+    db.close()
+    c = kit.client(lib.app())
+    ids = lambda query: sorted(u["store_id"] for u in c.get(f"/index.json?{query}").json()["builds"])
+    assert ids("") == ["2", "3"]
+    assert ids("show=installed") == ["2", "3"]
+    assert ids("show=outdated") == ["2"]
+    assert 'value="outdated" selected' in c.get("/?show=outdated").text
+    assert c.get("/?show=bogus").status_code == 400
+
+
 def test_game_page_shows_history_versions_times_and_links(lib, kit):
     lib.set_row(lib.update_id("2"), store_url="https://store.example/app/2",
                 notes_url="https://news.example/2", notes="Fixed the thing",

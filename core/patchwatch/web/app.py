@@ -262,7 +262,8 @@ def _json(loader: Callable[[Request], dict[str, Any]]):
 def _recent(request: Request) -> dict[str, Any]:
     params = request.query_params
     with _read(request) as db:
-        return data.recent(db, store=params.get("store"), period=params.get("period"))
+        return data.recent(db, store=params.get("store"), period=params.get("period"),
+                           show=params.get("show"))
 
 
 def _secrets(request: Request) -> list[str]:

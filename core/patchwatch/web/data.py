@@ -148,18 +148,34 @@ def _updates(db: sqlite_utils.Database, where: list[str], params: list[Any],
     return rows[:limit], len(rows) > limit
 
 
+SHOW = ("all", "installed", "outdated")
+"""The recent-updates page's ``show`` filter: every game, the games the launchers on this
+machine have installed, or only those whose installed build is not the newest known."""
+
+
 def recent(db: sqlite_utils.Database, store: str | None = None, period: str | None = None,
-           limit: int = LIMIT) -> dict[str, Any]:
+           limit: int = LIMIT, show: str | None = None) -> dict[str, Any]:
     """The recent-updates page: confirmed builds first, then the weaker changes."""
     period = period or DEFAULT_PERIOD
     since = since_for(period)
     store = (store or "").strip().lower() or None
-    data: dict[str, Any] = {"filters": {"store": store, "period": period, "since": since},
-                            "periods": list(PERIODS), "stores": stores(db), "builds": [],
-                            "changes": [], "more_builds": False, "more_changes": False}
+    show = show or "all"
+    if show not in SHOW:
+        raise BadFilter(f"show must be one of {', '.join(SHOW)}, not {show[:40]!r}")
+    data: dict[str, Any] = {"filters": {"store": store, "period": period, "since": since,
+                                        "show": show},
+                            "periods": list(PERIODS), "shows": list(SHOW), "stores": stores(db),
+                            "builds": [], "changes": [], "more_builds": False,
+                            "more_changes": False}
     if not _has(db, UPDATES):
         return data
     where, params = [], []
+    if show != "all":  # what the launchers said at their last read (the page never reads them)
+        from ..launchers import installed_ids, outdated
+        ids = ([o.game_id for o in outdated(db).outdated] if show == "outdated"
+               else list(installed_ids(db)))
+        where.append("game_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(ids, default=str))
     if since:
         where.append("detected_at >= ?")
         params.append(since)
@@ -367,3 +383,4 @@ def outbox(db: sqlite_utils.Database, limit: int = LIMIT,
         })
     data["more"] = len(rows) > limit
     return data
+
