@@ -36,3 +36,20 @@ def installed_pm(monkeypatch):
         monkeypatch.setattr(plugins_module, "_default", pm)
         return pm
     return install
+
+
+@pytest.fixture
+def run(db_path, tmp_path, monkeypatch):
+    """``run(*args)``: the CLI on ``db_path`` with an empty config (``timeout = 5``)."""
+    from click.testing import CliRunner
+
+    from patchwatch.cli import cli
+
+    monkeypatch.setenv("PATCHWATCH_DB", str(db_path))
+    monkeypatch.setenv("PATCHWATCH_CONFIG", str(tmp_path / "config.toml"))
+    (tmp_path / "config.toml").write_text("timeout = 5\n")
+    monkeypatch.delenv("PATCHWATCH_DISABLE", raising=False)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return invoke

@@ -11,18 +11,6 @@ from patchwatch.cli import cli
 from patchwatch.testing import ExamplePlugin
 
 
-@pytest.fixture
-def run(db_path, tmp_path, monkeypatch):
-    monkeypatch.setenv("PATCHWATCH_DB", str(db_path))
-    monkeypatch.setenv("PATCHWATCH_CONFIG", str(tmp_path / "config.toml"))
-    (tmp_path / "config.toml").write_text("timeout = 5\n")
-    monkeypatch.delenv("PATCHWATCH_DISABLE", raising=False)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return invoke
-
-
 def test_help_explains_every_command(run):
     result = run("--help")
     assert result.exit_code == 0

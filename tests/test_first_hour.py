@@ -9,10 +9,8 @@ import threading
 
 import pytest
 import requests
-from click.testing import CliRunner
 
 from patchwatch import hookimpl
-from patchwatch.cli import cli
 from patchwatch.config import Config
 from patchwatch.db import open_db
 from patchwatch.http import Unreachable, is_unreachable, new_session
@@ -20,18 +18,6 @@ from patchwatch.library import add_games
 from patchwatch.state import plugin_health
 from patchwatch.sync import sync_library
 from patchwatch.testing import ExamplePlugin
-
-
-@pytest.fixture
-def run(db_path, tmp_path, monkeypatch):
-    monkeypatch.setenv("PATCHWATCH_DB", str(db_path))
-    monkeypatch.setenv("PATCHWATCH_CONFIG", str(tmp_path / "config.toml"))
-    (tmp_path / "config.toml").write_text("timeout = 5\n")
-    monkeypatch.delenv("PATCHWATCH_DISABLE", raising=False)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return invoke
 
 
 def add(db_path, store, *ids):

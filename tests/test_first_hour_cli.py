@@ -10,24 +10,10 @@ import sys
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
-from patchwatch.cli import cli
 from patchwatch.db import open_db
 from patchwatch.library import add_games
 from patchwatch.testing import ExamplePlugin
-
-
-@pytest.fixture
-def run(db_path, tmp_path, monkeypatch):
-    monkeypatch.setenv("PATCHWATCH_DB", str(db_path))
-    monkeypatch.setenv("PATCHWATCH_CONFIG", str(tmp_path / "config.toml"))
-    (tmp_path / "config.toml").write_text("timeout = 5\n")
-    monkeypatch.delenv("PATCHWATCH_DISABLE", raising=False)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return invoke
 
 
 def add(db_path, store, *ids, title=True):

@@ -607,6 +607,14 @@ def outdated(db: sqlite_utils.Database) -> OutdatedReport:
     return report
 
 
+def installed_ids(db: sqlite_utils.Database) -> set[Any]:
+    """Every library game a launcher on this machine has installed, as last read."""
+    if not db[INSTALLED].exists():
+        return set()
+    return {r[0] for r in db.execute(f"SELECT DISTINCT game_id FROM {INSTALLED} "
+                                     f"WHERE installed = 1 AND game_id IS NOT NULL")}
+
+
 def installed_game_ids(db: sqlite_utils.Database, game_ids: Iterable[Any]) -> set[Any]:
     """Which of ``game_ids`` are installed on this machine (for a digest's marks)."""
     if not db[INSTALLED].exists():

@@ -118,6 +118,7 @@ from .plugins import plugins  # noqa: E402
 from .sync import sync  # noqa: E402
 from .updates import updates  # noqa: E402
 from .watch import watch  # noqa: E402
+from ..web.command import serve  # noqa: E402  (web/: imports Starlette only when it runs)
 
 cli.add_command(sync)
 cli.add_command(plugins)
@@ -125,6 +126,7 @@ cli.add_command(updates)
 cli.add_command(games)
 cli.add_command(notify)
 cli.add_command(watch)
+cli.add_command(serve)
 
 from .launchers import register as register_launchers  # noqa: E402
 register_launchers(cli)  # games import-launchers, outdated, launchers

@@ -275,7 +275,6 @@ class HostWriter:
 # names and arguments, and the same quirks a host recipe has to live with.
 
 import enum  # noqa: E402
-import threading  # noqa: E402
 import uuid  # noqa: E402
 from datetime import datetime  # noqa: E402
 from typing import Callable  # noqa: E402
