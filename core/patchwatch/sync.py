@@ -410,6 +410,7 @@ class _Sync:
         claims: list[tuple[str, list[Game]]] = []
         last_flush = last_answer = time.monotonic()
         status, error = "ok", None
+        ended = False  # the plugin said it is done, or raised: its thread ends by itself
         try:
             while True:
                 wait = min(FLUSH_SECONDS, max(0.0, last_answer + self.config.timeout
@@ -438,12 +439,14 @@ class _Sync:
                             batch.append(checked)
                             answered.add(checked[0].id)
                 elif kind == "error":
+                    ended = True
                     if http.is_unreachable(payload):
                         status, error = "unreachable", str(payload) or type(payload).__name__
                     else:
                         status, error = "failed", f"{type(payload).__name__}: {payload}"
                     break
                 elif kind == "done":
+                    ended = True
                     break
                 if claims or (batch and (len(batch) >= FLUSH_EVERY
                                          or time.monotonic() - last_flush >= FLUSH_SECONDS)):
@@ -452,7 +455,9 @@ class _Sync:
                     self._flush(name, pending, run_id, report, summary, pending_claims)
         finally:
             stop.set()
-            if worker.is_alive():  # given up (timeout, cancel, Ctrl-C): release its HTTP waits
+            # Given up (timeout, cancel, Ctrl-C): release its HTTP waits. A plugin that said
+            # it is done (or raised) ends by itself: its sessions keep working.
+            if not ended and worker.is_alive():
                 self.http_controls[name].give_up()
             if batch or claims:  # also on Ctrl-C: what was fetched is saved
                 self._flush(name, batch, run_id, report, summary, claims)

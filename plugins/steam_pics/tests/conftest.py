@@ -13,16 +13,6 @@ from patchwatch_steam_pics.session import close_sessions
 from patchwatch_steam_pics.testing import FakeSteamCM
 
 
-@pytest.fixture(autouse=True)
-def _fresh_http_controls() -> None:
-    """Each test starts with the plugin's HTTP stop switch off, as each call of the core
-    does (``http.controls(name).start()``): a sync of an earlier test may have given up on
-    steam_pics as its worker thread was finishing, leaving the switch on."""
-    from patchwatch import http
-
-    http.controls("steam_pics").start()
-
-
 @pytest.fixture
 def steam_cm() -> Iterator[FakeSteamCM]:
     """A loopback CM with 6 apps; the client's universe key is swapped for the fake's."""
