@@ -61,6 +61,14 @@ def start(watcher: Watcher) -> threading.Thread:
     return thread
 
 
+def wait_until(condition, seconds: float = 30) -> None:
+    """Wait for ``condition()`` (polled), failing after ``seconds``: a bound, not a timing."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        time.sleep(0.02)
+
+
 def test_watch_sends_one_digest_per_cycle_and_stops_at_once(db_path, make_pm, config):
     db = open_db(db_path)
     add_games(db, [{"store": "steam", "store_id": str(n), "title": f"Game {n}"} for n in range(20)])
@@ -76,8 +84,7 @@ def test_watch_sends_one_digest_per_cycle_and_stops_at_once(db_path, make_pm, co
         while watcher.stats.cycles < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert receiver.messages == []  # baselines are silent
-        for n in range(12):
-            plugin.catalogue[str(n)] = 2
+        plugin.catalogue.update({str(n): 2 for n in range(12)})  # at once, as a store would
         [message] = receiver.wait_for(1)
         assert message.title == "patchwatch: 12 new builds"
         time.sleep(1.0)  # more idle cycles: no more messages
@@ -101,7 +108,8 @@ def test_a_stop_during_a_slow_check_saves_what_was_fetched(db_path, make_pm, con
     plugin.delay = 0.05  # two seconds for the whole library
     watcher = Watcher(db_path, pm=make_pm(steam_x=plugin), config=config, log=lambda line: None)
     thread = start(watcher)
-    time.sleep(0.6)
+    wait_until(lambda: open_db(db_path).execute(
+        "SELECT count(*) FROM patchwatch_signals").fetchone()[0] > 0)  # the first batch saved
     t0 = time.monotonic()
     watcher.stop.set()
     thread.join(5)
@@ -121,11 +129,11 @@ def test_heartbeat_when_nothing_happens(db_path, make_pm, config):
     watcher = Watcher(db_path, pm=make_pm(steam_x=ExamplePlugin(catalogue={"1": 1})),
                       config=config, log=lines.append)
     thread = start(watcher)
-    time.sleep(1.8)
+    beats = lambda: [line for line in lines if line.startswith("still watching (steam ")]
+    wait_until(lambda: len(beats()) >= 2)
     watcher.stop.set()
     thread.join(5)
-    beats = [line for line in lines if line.startswith("still watching (steam ")]
-    assert 2 <= len(beats) <= 4
+    assert 2 <= len(beats()) <= 4
     assert len(lines) < 10  # idle cycles log nothing else
 
 

@@ -49,6 +49,9 @@ class ExamplePlugin:
     def check_updates_bulk(self, games: list[Game], state: dict):
         self.calls.append([g.store_id for g in games])
         state["calls"] = state.get("calls", 0) + 1
+        # The store answers as of one moment: a test that changes the catalogue while a
+        # check runs sees the change whole in this check or the next, never half of it.
+        catalogue = dict(self.catalogue)
         unchanged: list[Any] = []
         for n, game in enumerate(games):
             if self.raise_after is not None and n >= self.raise_after:
@@ -60,7 +63,7 @@ class ExamplePlugin:
                 time.sleep(self.delay)
             if game.store_id in self.skip:
                 continue
-            value = self.catalogue.get(game.store_id)
+            value = catalogue.get(game.store_id)
             stored = game.signals.get(self.kind)
             if self.bulk_unchanged and value is not None and stored is not None \
                     and stored.value == str(value):
