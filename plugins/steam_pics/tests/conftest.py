@@ -72,3 +72,17 @@ class MiniCore:
 def mini_core() -> type[MiniCore]:
     """The :class:`MiniCore` class (test modules cannot import conftest)."""
     return MiniCore
+
+
+@pytest.fixture
+def wait_until():
+    """``wait_until(condition)``: poll until it is true, failing after 30 s (a bound on a
+    wait for an event, such as the client noticing a dropped connection, not a timing)."""
+    import time
+
+    def wait(condition, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, "the condition never came true"
+            time.sleep(0.02)
+    return wait
