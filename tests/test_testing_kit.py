@@ -88,3 +88,17 @@ def test_live_check_skips_with_its_reason_when_the_host_cannot_be_reached():
     host, port = closed_port().split(":")
     with pytest.raises(pytest.skip.Exception, match=f"offline: cannot reach {host}:{port}"):
         live.require_online(_Config("live"), host, port=int(port), timeout=1)
+
+
+def test_read_launcher_items_keeps_what_the_core_keeps_and_names_what_it_refuses():
+    from patchwatch.models import LauncherGame, LauncherWarning
+    from patchwatch.testing import read_launcher_items
+
+    warning = LauncherWarning("/steam/appmanifest_1.acf", "truncated")
+    games, warnings = read_launcher_items([LauncherGame(" Steam ", "570", build="1"), warning])
+    assert [(g.store, g.store_id, g.build) for g in games] == [("steam", "570", "1")]
+    assert warnings == [warning]
+    with pytest.raises(AssertionError, match="installed must be True or False"):
+        read_launcher_items([LauncherGame("steam", "570", installed="yes")])
+    with pytest.raises(AssertionError, match="not a LauncherGame or LauncherWarning"):
+        read_launcher_items([("steam", "570")])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
-from ..models import Game, Result, Unchanged, checked_claim, checked_result
+from ..models import (BadAnswer, Game, LauncherGame, LauncherWarning, Result, Unchanged,
+                      checked_claim, checked_launcher_game, checked_result)
 
 
 def each_answer(games: Iterable[Game], answers: Iterable[Any]) -> Iterator[tuple[int, Result]]:
@@ -43,3 +44,21 @@ def read_answers(games: Iterable[Game], answers: Iterable[Any]) -> dict[int, Res
     """All answers of ``check_updates_bulk`` by game id (see :func:`each_answer`)."""
     games = list(games)
     return dict(each_answer(games, answers))
+
+
+def read_launcher_items(items: Iterable[Any]) -> tuple[list[LauncherGame], list[LauncherWarning]]:
+    """A launcher plugin's ``read_launcher`` items as the core keeps them: the games, each
+    checked at the boundary, and the warnings. Raises ``AssertionError`` naming an item the
+    core would refuse (``LauncherNotFound`` from the plugin passes through)."""
+    games: list[LauncherGame] = []
+    warnings: list[LauncherWarning] = []
+    for item in items:
+        if isinstance(item, LauncherWarning):
+            warnings.append(item)
+            continue
+        assert isinstance(item, LauncherGame), f"not a LauncherGame or LauncherWarning: {item!r}"
+        try:
+            games.append(checked_launcher_game(item))
+        except BadAnswer as exc:
+            raise AssertionError(f"the core refuses {item!r}: {exc}") from None
+    return games, warnings
